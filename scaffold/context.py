@@ -1,0 +1,128 @@
+"""The render context: a normalised layout joined with its set's stack catalog.
+
+Templates see plain dicts, not models, so set authors write `svc.port` without knowing Python.
+Category rules (frontends proxy to backends, backends connect to databases) live here once;
+nothing here branches on a particular kind.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from scaffold.layout import Layout, Service
+from scaffold.templateset import TemplateSet
+
+_strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+
+def quote(value: Any) -> str:
+    """A value as a JSON scalar or flow collection, which is also valid YAML (`q` in templates)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def env_prefix(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _expand(value: str, variables: dict[str, Any]) -> str:
+    """kind.yml strings may say `{{ service }}`, `{{ port }}` or `{{ secrets.password }}`."""
+    if "{" not in value:
+        return value
+    return _strings.from_string(value).render(**variables)
+
+
+def service_context(svc: Service, tset: TemplateSet) -> dict[str, Any]:
+    kind = tset.kind(svc.kind)
+    secrets = [
+        {
+            "name": s.name,
+            "id": f"{svc.name}_{s.name}",
+            "file": f"secrets/{svc.name}_{s.name}",
+            "path": f"/run/secrets/{svc.name}_{s.name}",
+            "env": s.env,
+            "client": s.client,
+        }
+        for s in kind.secrets
+    ]
+    variables = {
+        "service": svc.name,
+        "port": svc.port,
+        "secrets": {s["name"]: s["path"] for s in secrets},
+    }
+    health = kind.healthcheck.model_dump() if kind.healthcheck else None
+    if health:
+        health["test"] = [_expand(t, variables) for t in health["test"]]
+    return {
+        "name": svc.name,
+        "kind": svc.kind,
+        "category": kind.category,
+        "description": kind.description,
+        "port": svc.port,
+        "published": kind.published,
+        "build": tset.builds(svc.kind),
+        "images": dict(kind.images),
+        "image": kind.image,
+        "user": kind.user,
+        "data_dir": kind.data_dir,
+        "volume": f"{svc.name}-data" if kind.data_dir else None,
+        "scratch": list(kind.scratch),
+        "cap_add": list(kind.cap_add),
+        "environment": {k: _expand(v, variables) for k, v in kind.environment.items()},
+        "secrets": secrets,
+        "command": [_expand(c, variables) for c in kind.command] if kind.command else None,
+        "healthcheck": health,
+        "client": dict(kind.client),
+        "limits": kind.limits.model_dump(),
+        "env_prefix": env_prefix(svc.name),
+    }
+
+
+def connection_env(db: dict[str, Any]) -> dict[str, str]:
+    """What a backend is told about one database: kind, host, port, client fields, secret files."""
+    p = db["env_prefix"]
+    env = {f"{p}_KIND": db["kind"], f"{p}_HOST": db["name"], f"{p}_PORT": str(db["port"])}
+    for key, value in db["client"].items():
+        env[f"{p}_{key.upper()}"] = value
+    for secret in db["secrets"]:
+        if secret["client"]:
+            env[f"{p}_{secret['name'].upper()}_FILE"] = secret["path"]
+    return env
+
+
+def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
+    """Everything a template of the set may use, for the project and for each service."""
+    services = [service_context(s, tset) for s in layout.services]
+    frontends = [s for s in services if s["category"] == "frontend"]
+    backends = [s for s in services if s["category"] == "backend"]
+    databases = [s for s in services if s["category"] == "database"]
+    for backend in backends:
+        backend["depends_on"] = [d["name"] for d in databases]
+        backend["connections"] = [
+            {"name": d["name"], "kind": d["kind"], "env": connection_env(d)} for d in databases
+        ]
+        backend["client_secrets"] = [s for d in databases for s in d["secrets"] if s["client"]]
+        env = {"PORT": str(backend["port"]), "DATABASES": ",".join(d["name"] for d in databases)}
+        for conn in backend["connections"]:
+            env.update(conn["env"])
+        backend["environment"] = {**env, **backend["environment"]}
+    for frontend in frontends:
+        frontend["depends_on"] = [b["name"] for b in backends]
+        frontend["upstreams"] = backends
+    for db in databases:
+        db.setdefault("depends_on", [])
+    return {
+        "q": quote,
+        "project": layout.project,
+        "options": layout.options.model_dump(),
+        "template_set": {"name": tset.name, "version": tset.version},
+        "services": services,
+        "frontends": frontends,
+        "backends": backends,
+        "databases": databases,
+        "built": [s for s in services if s["build"]],
+        "secrets": [s for svc in services for s in svc["secrets"]],
+        "volumes": [s["volume"] for s in services if s["volume"]],
+    }

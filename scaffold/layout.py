@@ -1,0 +1,238 @@
+"""The declarative layout (dockergen.yml): parsing, validation and normalisation.
+
+Every way of describing a project (a file, flags, the interview, --defaults) ends here, so there
+is one place that decides what a valid project is. A normalised layout has every port filled in
+and no collisions; it is what gets written back to dockergen.yml.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scaffold.errors import LayoutError
+from scaffold.templateset import NAME_PATTERN, TemplateSet
+
+LAYOUT_FILE = "dockergen.yml"
+SCHEMA_FILE = "dockergen.schema.json"
+RESERVED_NAMES = frozenset({"secrets"})
+_NAME_RE = re.compile(NAME_PATTERN)
+_NAME_RULE = "use lowercase letters, digits and '-', start with a letter, at most 63 characters"
+
+
+def check_name(value: str, what: str) -> str:
+    """A name becomes a compose service, a DNS label and a directory: keep it to that grammar."""
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        raise ValueError(f"invalid {what} name {value!r}: {_NAME_RULE}")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Service(_Model):
+    name: str = Field(description="compose service name and directory name", pattern=NAME_PATTERN)
+    kind: str = Field(description="a stack of the template set, see `dockergen kinds`")
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="port the service listens on (published on 127.0.0.1); default from the kind",
+    )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return check_name(value, "service")
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (value is not None and not isinstance(value, int)):
+            raise ValueError(f"port must be a whole number from 1 to 65535, not {value!r}")
+        return value
+
+
+class Options(_Model):
+    syntax_line: bool = Field(
+        default=True,
+        description="start Dockerfiles with '# syntax=docker/dockerfile:1' (off for air-gapped builds)",
+    )
+
+
+class Layout(_Model):
+    """The whole of dockergen.yml."""
+
+    project: str | None = Field(
+        default=None, description="compose project name; default: the directory name"
+    )
+    template: str = Field(default="default", description="template set: a bundled name or a path")
+    options: Options = Field(default_factory=Options)
+    services: list[Service] = Field(min_length=1, description="the services, in start order")
+
+    @field_validator("project", mode="before")
+    @classmethod
+    def _project(cls, value: Any) -> Any:
+        return value if value is None else check_name(value, "project")
+
+    def by_category(self, tset: TemplateSet, category: str) -> list[Service]:
+        return [s for s in self.services if tset.kind(s.kind).category == category]
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(exclude_defaults=False)
+        if self.options == Options():
+            data.pop("options")
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+        return f"# yaml-language-server: $schema=.dockergen/{SCHEMA_FILE}\n{text}"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema shipped for editors (scaffold/schema/dockergen.schema.json)."""
+    schema = Layout.model_json_schema()
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema["title"] = "dockergen.yml"
+    return schema
+
+
+def _message(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        msg = "this field is required"
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "too_short" and loc == "services":
+        msg = "add at least one service"
+    elif err["type"] == "list_type" and loc == "services":
+        msg = "must be a list of entries with 'name' and 'kind'"
+    elif err["type"] in ("model_type", "dict_type"):
+        msg = "must be a mapping"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def parse(data: object, *, source: str = LAYOUT_FILE) -> Layout:
+    """Structural validation of raw data; the message names the field at fault."""
+    if not isinstance(data, dict):
+        raise LayoutError(f"{source}: expected a mapping with a 'services' list")
+    if "services" in data and isinstance(data["services"], list):
+        for i, entry in enumerate(data["services"]):
+            if not isinstance(entry, dict):
+                raise LayoutError(
+                    f"{source}: services.{i}: must be a mapping with 'name' and 'kind'"
+                )
+    try:
+        return Layout.model_validate(data)
+    except ValidationError as exc:
+        raise LayoutError(f"{source}: {_message(exc)}") from None
+
+
+def load(path: Path) -> Layout:
+    """Read and structurally validate a dockergen.yml-shaped file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayoutError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayoutError(f"{path}: can't read it ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise LayoutError(f"{path}:{where}: malformed YAML: {problem}") from None
+    return parse(data, source=str(path))
+
+
+def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) -> Layout:
+    """Check the layout against the set's catalog; fill defaults and resolve port collisions.
+
+    Explicit ports that collide are an error; a defaulted port moves up to the next free one.
+    """
+    names: set[str] = set()
+    for svc in layout.services:
+        if svc.name in names:
+            raise LayoutError(f"duplicate service name {svc.name!r}: every name must be unique")
+        if svc.name in RESERVED_NAMES:
+            raise LayoutError(f"service name {svc.name!r} is reserved for the project's own files")
+        names.add(svc.name)
+        if svc.kind not in tset.kinds:
+            raise LayoutError(
+                f"service {svc.name!r}: unknown kind {svc.kind!r}; "
+                f"valid kinds: {', '.join(sorted(tset.kinds))}"
+            )
+        kind = tset.kinds[svc.kind]
+        if svc.port is not None and not kind.published and svc.port != kind.port:
+            raise LayoutError(
+                f"service {svc.name!r}: a {kind.category} keeps its engine's port {kind.port} "
+                "and is never published; remove 'port'"
+            )
+
+    taken: dict[int, str] = {}
+    for svc in layout.services:
+        if svc.port is not None and tset.kinds[svc.kind].published:
+            if svc.port in taken:
+                raise LayoutError(
+                    f"port {svc.port} is used by both {taken[svc.port]!r} and {svc.name!r}: "
+                    "give one of them another port"
+                )
+            taken[svc.port] = svc.name
+
+    services: list[Service] = []
+    for svc in layout.services:
+        kind = tset.kinds[svc.kind]
+        port = svc.port
+        if port is None:
+            port = kind.port
+            if kind.published:
+                while port in taken:
+                    port += 1
+                taken[port] = svc.name
+        services.append(svc.model_copy(update={"port": port}))
+    final_project = layout.project or project
+    if final_project is None:
+        raise LayoutError("the layout has no project name and none could be derived")
+    check = _project_or_error(final_project)
+    return layout.model_copy(update={"services": services, "project": check})
+
+
+def _project_or_error(name: str) -> str:
+    try:
+        return check_name(name, "project")
+    except ValueError as exc:
+        raise LayoutError(str(exc)) from None
+
+
+def from_choices(
+    *, frontend: str | None, backends: list[str], databases: list[str], tset: TemplateSet
+) -> dict[str, Any]:
+    """Build raw layout data from per-category choices such as `fastapi` or `fastapi:catalog`.
+
+    Unnamed services take their kind's default name, numbered when it repeats.
+    """
+    entries: list[dict[str, Any]] = []
+    used: set[str] = set()
+    wanted = [("frontend", frontend)] if frontend else []
+    wanted += [("backend", b) for b in backends] + [("database", d) for d in databases]
+    for category, spec in wanted:
+        kind_name, _, name = spec.partition(":")
+        kind_name = kind_name.strip()
+        valid = sorted(k.name for k in tset.kinds_in(category))  # type: ignore[arg-type]
+        if kind_name not in valid:
+            raise LayoutError(
+                f"unknown {category} kind {kind_name!r}; valid {category} kinds: {', '.join(valid)}"
+            )
+        if not name:
+            base = tset.kinds[kind_name].default_name
+            name, n = base, 2
+            while name in used:
+                name, n = f"{base}-{n}", n + 1
+        used.add(name)
+        entries.append({"name": name, "kind": kind_name})
+    return {"services": entries}

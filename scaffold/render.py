@@ -1,0 +1,60 @@
+"""Render a layout with copier into a fresh directory.
+
+copier renders the set's `project/` tree once and each built service's `kinds/<kind>/files/`
+tree once per service, all from the set root so templates can include shared partials. The
+output folder holds exactly what the project should contain, minus secrets, which are never
+rendered (they are generated once and then left alone).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scaffold.context import build_context
+from scaffold.errors import TemplateSetError
+from scaffold.layout import LAYOUT_FILE, SCHEMA_FILE, Layout
+from scaffold.templateset import TemplateSet
+
+STATE_DIR = ".dockergen"
+
+
+def schema_path() -> Path:
+    return Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
+
+
+def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust: bool) -> None:
+    from copier import Settings, run_copy  # heavy import: only when rendering
+    from copier.errors import CopierError
+
+    try:
+        run_copy(
+            str(tset.root),
+            str(dst),
+            data={**data, "dg_subdir": subdir},
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=trust,
+            settings=Settings(trust=set()),
+        )
+    except CopierError as exc:
+        raise TemplateSetError(f"template set {tset.name!r} failed to render: {exc}") from None
+    except Exception as exc:  # jinja errors from a set's template: name the set, not a traceback
+        kind = type(exc).__name__
+        raise TemplateSetError(
+            f"template set {tset.name!r} failed to render {subdir}: {kind}: {exc}"
+        ) from None
+
+
+def render(layout: Layout, tset: TemplateSet, dst: Path, *, trust: bool = False) -> dict[str, Any]:
+    """Write every generated file of the project into `dst` (which must be empty)."""
+    context = build_context(layout, tset)
+    _copy(tset, "project", dst, context, trust)
+    for svc in context["built"]:
+        _copy(tset, f"kinds/{svc['kind']}/files", dst / svc["name"], {**context, "svc": svc}, trust)
+    (dst / LAYOUT_FILE).write_text(layout.to_yaml(), encoding="utf-8")
+    state = dst / STATE_DIR
+    state.mkdir(exist_ok=True)
+    (state / SCHEMA_FILE).write_bytes(schema_path().read_bytes())
+    return context

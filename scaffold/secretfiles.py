@@ -1,0 +1,33 @@
+"""Runtime secrets: random values generated once into the project's git-ignored secrets/.
+
+They never pass through copier, the pristine copy or a diff, and an existing file is never
+overwritten, so regenerating a project can't rotate or leak a password.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+SECRETS_DIR = "secrets"
+
+
+def ensure_secrets(context: dict[str, Any], project: Path) -> list[str]:
+    """Create the missing secret files; return the ones created (relative paths)."""
+    created: list[str] = []
+    directory = project / SECRETS_DIR
+    for secret in context["secrets"]:
+        path = project / secret["file"]
+        if path.exists():
+            continue
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+        # Bind-mounted into containers that run as their own uid: the file must be readable
+        # there; the 0700 directory keeps other users of this machine out.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(24))
+        created.append(secret["file"])
+    return created

@@ -1,0 +1,63 @@
+"""Atomic placement: build the whole result next to the target, then move it in.
+
+A temporary sibling directory lives on the same filesystem as the target, so the final move is
+a rename; an error or Ctrl-C before it leaves the target exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from scaffold.errors import TargetError
+
+
+@contextlib.contextmanager
+def staging_dir(target: Path) -> Iterator[Path]:
+    """A scratch directory beside `target`, removed whatever happens."""
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.dockergen-", dir=parent))
+    except OSError as exc:
+        raise TargetError(f"can't write next to {target}: {exc.strerror}") from None
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_new_target(target: Path, *, force: bool) -> None:
+    if target.exists() and not target.is_dir():
+        raise TargetError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise TargetError(f"{target} is not empty", hint="pass --force to write into it")
+
+
+def place_new(built: Path, target: Path) -> None:
+    """Move a finished tree to `target`: one rename when the target is absent or empty.
+
+    Into a non-empty directory (--force) each file is replaced atomically by rename; files of
+    the target that the render doesn't produce are left alone.
+    """
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    if not target.exists():
+        os.rename(built, target)
+        return
+    for path in sorted(built.rglob("*")):
+        rel = path.relative_to(built)
+        dst = target / rel
+        if path.is_dir():
+            if dst.exists() and not dst.is_dir():
+                raise TargetError(f"{dst} is in the way of a generated directory")
+            dst.mkdir(exist_ok=True)
+            shutil.copymode(path, dst)
+        else:
+            if dst.is_dir():
+                raise TargetError(f"{dst} is a directory in the way of a generated file")
+            os.replace(path, dst)
