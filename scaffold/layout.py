@@ -61,7 +61,8 @@ class Service(_Model):
 class Options(_Model):
     syntax_line: bool = Field(
         default=True,
-        description="start Dockerfiles with '# syntax=docker/dockerfile:1' (off for air-gapped builds)",
+        description="start Dockerfiles with '# syntax=docker/dockerfile:1' "
+        "(off for air-gapped builds)",
     )
 
 
