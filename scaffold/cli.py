@@ -172,6 +172,50 @@ def kinds(
             typer.echo(f"{kind.name:<10} {category:<9} {kind.port:>5}  {images}")
 
 
+@app.command()
+@handled
+def verify(
+    project: Annotated[Path, typer.Argument(help="Project directory.")] = Path("."),
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Also remove the volumes (data) afterwards.")
+    ] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running.")] = False,
+    wait_timeout: Annotated[
+        int, typer.Option("--wait-timeout", help="Seconds to wait for healthchecks.")
+    ] = 300,
+) -> None:
+    """Build every image, start the stack, wait for healthchecks, print a table, tear down."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scaffold.errors import CheckFailed, UsageError
+    from scaffold.verify import verify_project
+
+    if clean and keep:
+        raise UsageError("--clean and --keep contradict each other")
+    console = Console(stderr=True)
+    with console.status("verifying") as status:
+        result = verify_project(
+            project,
+            clean=clean,
+            keep=keep,
+            wait_timeout=wait_timeout,
+            step=lambda msg: (status.update(msg), console.log(msg)),
+        )
+    table = Table("service", "image", "size", "user", "health")
+    for svc in result.services:
+        style = "green" if svc.healthy else "red"
+        table.add_row(
+            svc.service, svc.image, f"{svc.size_mb:.0f} MB", svc.user, f"[{style}]{svc.health}"
+        )
+    Console().print(table)
+    typer.echo(f"stack {result.torn_down}")
+    if not result.ok:
+        bad = [s.service for s in result.services if not s.healthy]
+        raise CheckFailed(result.error or f"not healthy: {', '.join(bad) or 'no services ran'}")
+    typer.echo(f"all {len(result.services)} services healthy")
+
+
 def main() -> None:
     """Console entry point."""
     try:
