@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,35 @@ class NewResult:
 
 
 def prepare(layout: Layout, *, project: str | None) -> tuple[Layout, TemplateSet]:
-    """Load the layout's set and validate the layout against its catalog."""
-    tset = load_template_set(layout.template)
-    return normalise(layout, tset, project=project), tset
+    """Load the layout's set (at `template_ref`) and validate the layout against its catalog.
+
+    The returned layout records the set's canonical source (an absolute path for a folder, the
+    URL without `@ref` for git), its ref, and every answer to the set's questions.
+    """
+    tset = load_template_set(layout.template, layout.template_ref)
+    layout = normalise(layout, tset, project=project)
+    answers = tset.resolve_answers(layout.answers)
+    return layout.model_copy(
+        update={"template": tset.source, "template_ref": tset.ref, "answers": answers}
+    ), tset
 
 
 def new_project(
-    target: Path, layout: Layout, *, force: bool = False, trust: bool = False
+    target: Path,
+    layout: Layout,
+    *,
+    force: bool = False,
+    trust: bool = False,
+    digests: Mapping[str, str] | None = None,
 ) -> NewResult:
-    """Generate a project into `target`; nothing is written unless everything succeeded."""
+    """Generate a project into `target`; nothing is written unless everything succeeded.
+
+    `digests` (image:tag -> sha256:...) adds to the set's own digest pins (`--digests FILE`).
+    """
     target = target.absolute()
     layout, tset = prepare(layout, project=layout.project or target.name)
+    if digests:
+        tset = tset.with_digests(digests)
     check_new_target(target, force=force)
     with staging_dir(target) as tmp:
         rendered = tmp / "render"
@@ -59,3 +78,136 @@ def new_project(
         created = ensure_secrets(context, out)
         place_new(out, target)
     return NewResult(target=target, layout=layout, files=files, secrets=created, context=context)
+
+
+# --------------------------------------------------------------------- template set checks
+
+
+@dataclass
+class ValidateResult:
+    """`templates validate`: findings (one line each) and the checkers that couldn't run."""
+
+    tset: TemplateSet
+    samples: list[str]
+    findings: list[str]
+    skipped: list[str]
+
+
+def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
+    """Layouts covering every kind: all of them at once, then each built kind on its own."""
+    everything: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for category in ("frontend", "backend", "database"):
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):  # type: ignore[arg-type]
+            name, n = kind.default_name, 2
+            while name in taken:
+                name, n = f"{kind.default_name}-{n}", n + 1
+            taken.add(name)
+            everything.append({"name": name, "kind": kind.name})
+    answers = {q.name: q.placeholder() for q in tset.questions}
+    samples = [("all-kinds", {"services": everything, "answers": answers})]
+    built = [s for s in everything if tset.builds(s["kind"])]
+    if len(everything) > 1:
+        samples += [(f"only-{s['kind']}", {"services": [s], "answers": answers}) for s in built]
+    return samples
+
+
+def validate_template_set(
+    source: str | None, ref: str | None = None, *, trust: bool = False
+) -> ValidateResult:
+    """Render sample layouts of a set and check them: policy, hadolint, `compose config -q`."""
+    import tempfile
+
+    from scaffold import policy
+    from scaffold.errors import DockergenError
+    from scaffold.layout import parse
+    from scaffold.render import check_trust
+
+    tset = load_template_set(source, ref)
+    check_trust(tset, trust)
+    tools = {name: policy.find_tool(name) for name in ("hadolint", "docker-compose")}
+    skipped = [
+        f"{name} not found (next to {Path(__import__('sys').executable).parent} or on PATH): "
+        f"{what} skipped"
+        for name, what in (("hadolint", "Dockerfile lint"), ("docker-compose", "compose config"))
+        if tools[name] is None
+    ]
+    findings: list[str] = []
+    seen: set[str] = set()
+    linted: set[str] = set()
+    samples = sample_layouts(tset)
+
+    def add(sample: str, lines: list[str]) -> None:
+        for line in lines:
+            if line not in seen:
+                seen.add(line)
+                findings.append(f"[{sample}] {line}")
+
+    with tempfile.TemporaryDirectory(prefix="dockergen-validate-") as tmp:
+        for name, data in samples:
+            dst = Path(tmp) / name
+            dst.mkdir()
+            try:
+                layout = normalise(parse(data, source=name), tset, project="sample")
+                context = render(layout, tset, dst, trust=trust, enforce_policy=False)
+            except DockergenError as exc:
+                add(name, [exc.line()])
+                continue
+            ensure_secrets(context, dst)
+            add(name, policy.check_output(dst, tset))
+            hadolint = tools["hadolint"]
+            for dockerfile in policy._dockerfiles(dst) if hadolint else []:
+                key = policy.file_digest(dockerfile)
+                if key in linted:
+                    continue
+                linted.add(key)
+                shown = dockerfile.relative_to(dst).as_posix()
+                add(name, policy.hadolint(hadolint, dockerfile, shown))
+            compose = tools["docker-compose"]
+            for file in policy.COMPOSE_FILES:
+                if compose and (dst / file).is_file():
+                    add(name, policy.compose_config(compose, dst, file, file))
+    return ValidateResult(tset, [n for n, _ in samples], findings, skipped)
+
+
+def describe_template_set(tset: TemplateSet) -> list[str]:
+    """`templates show`: origin, kinds with their images as rendered, questions, policy."""
+    from scaffold.policy import ImageResolver
+    from scaffold.templateset import CATEGORIES
+
+    lines = [f"{tset.name} {tset.version}: {tset.manifest.description}".rstrip(": ")]
+    where = "bundled" if tset.bundled else tset.source
+    lines.append(f"source: {where}" + (f" @ {tset.ref}" if tset.ref else ""))
+    if tset.commit:
+        lines.append(f"commit: {tset.commit}")
+    if len(tset.lineage) > 1:
+        lines.append("extends: " + " <- ".join(o.describe() for o in reversed(tset.lineage)))
+    lines.append(
+        "runs code: "
+        + (f"yes ({', '.join(tset.code)}; needs --trust)" if tset.needs_trust else "no")
+    )
+    image = ImageResolver(tset.policy, tset.digests)
+    lines += ["", f"{'KIND':<12} {'CATEGORY':<9} {'PORT':>5}  IMAGES (as rendered)"]
+    for category in CATEGORIES:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
+            refs = {**kind.images, **({"compose": kind.image} if kind.image else {})}
+            images = ", ".join(f"{role}={image(ref)}" for role, ref in refs.items())
+            lines.append(f"{kind.name:<12} {category:<9} {kind.port:>5}  {images}")
+    lines += ["", "questions:" if tset.questions else "questions: none"]
+    for q in tset.questions:
+        detail = q.type + (f": {'|'.join(q.choices)}" if q.choices else "")
+        default = "required" if q.default is None else f"default {q.default!r}"
+        lines.append(f"  {q.name} ({detail}, {default})" + (f": {q.help}" if q.help else ""))
+    policy = tset.policy
+    lines += ["", "policy:" if policy.active or tset.digests else "policy: none"]
+    if policy.allowed_registries is not None:
+        allowed = ", ".join(policy.allowed_registries) or "none"
+        lines.append(f"  allowed registries: {allowed} (scratch exempt)")
+    if policy.mirror:
+        lines.append(f"  mirror: {policy.mirror}")
+    for key, value in policy.labels.items():
+        lines.append(f"  label: {key}={value}")
+    if tset.digests or policy.require_digests:
+        required = "; every image must be pinned" if policy.require_digests else ""
+        lines.append(f"  digests: {len(tset.digests)} pinned{required}")
+    return lines

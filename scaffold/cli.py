@@ -98,8 +98,36 @@ def new(
         typer.Option("--database", "-d", help="Database KIND or KIND:NAME; repeatable."),
     ] = None,
     template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Template set (bundled name or path).")
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
+        ),
     ] = None,
+    template_ref: Annotated[
+        str | None,
+        typer.Option("--template-ref", help="Tag, branch or commit of a git template set."),
+    ] = None,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--answer",
+            "-a",
+            help="Answer one of the template set's own questions; repeatable.",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    digests_file: Annotated[
+        Path | None,
+        typer.Option("--digests", help="YAML map image:tag -> sha256:... to pin images by digest."),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust", help="Let a template set from a path or URL run code (copier tasks)."
+        ),
+    ] = False,
     no_syntax_line: Annotated[
         bool,
         typer.Option(
@@ -118,6 +146,12 @@ def new(
     from scaffold.templateset import load_template_set
 
     target = Path(name)
+    answers: dict[str, str] = {}
+    for item in answer or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--answer {item!r}: use KEY=VALUE")
+        answers[key.strip()] = value
     flags = frontend is not None or bool(backend) or bool(database)
     if sum([defaults, layout_file is not None, flags]) > 1:
         raise UsageError("use only one of --defaults, --layout, or --frontend/--backend/--database")
@@ -125,7 +159,7 @@ def new(
         layout = layouts.load(layout_file)
         data = layout.model_dump(exclude_unset=True)
     else:
-        tset = load_template_set(template)
+        tset = load_template_set(template, template_ref)
         if defaults:
             data = layouts.from_choices(
                 frontend="react", backends=["fastapi"], databases=["postgres"], tset=tset
@@ -141,6 +175,10 @@ def new(
             from scaffold.interview import interview
 
             data = interview(tset, target.absolute().name)
+            if tset.questions:
+                from scaffold.templateset import ask_answers
+
+                answers = ask_answers(tset, answers)
         else:
             raise UsageError(
                 "no terminal to ask questions on",
@@ -148,9 +186,18 @@ def new(
             )
     if template is not None:
         data["template"] = template
+    if template_ref is not None:
+        data["template_ref"] = template_ref
+    if answers:
+        data["answers"] = {**data.get("answers", {}), **answers}
     if no_syntax_line:
         data["options"] = {**data.get("options", {}), "syntax_line": False}
-    result = new_project(target, layouts.parse(data), force=force)
+    digests = None
+    if digests_file is not None:
+        from scaffold.policy import load_digests_file
+
+        digests = load_digests_file(digests_file)
+    result = new_project(target, layouts.parse(data), force=force, trust=trust, digests=digests)
     typer.echo(new_report(result))
 
 
@@ -214,6 +261,211 @@ def verify(
         bad = [s.service for s in result.services if not s.healthy]
         raise CheckFailed(result.error or f"not healthy: {', '.join(bad) or 'no services ran'}")
     typer.echo(f"all {len(result.services)} services healthy")
+
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="The project directory (default: the current one)."),
+]
+
+
+def _project(argument: Path | None, option: Path | None) -> Path:
+    """The project directory from an argument or --project (not two different ones)."""
+    from scaffold.errors import UsageError
+
+    if argument is not None and option is not None and argument != option:
+        raise UsageError("give the project directory once, as an argument or with --project")
+    return argument or option or Path.cwd()
+
+
+@app.command()
+@handled
+def update(
+    directory: Annotated[
+        Path | None, typer.Argument(help="The project directory (default: the current one).")
+    ] = None,
+    project: ProjectOption = None,
+    ask: Annotated[
+        bool, typer.Option("--ask", help="Ask about the services again, answers prefilled.")
+    ] = False,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change dockergen.yml: services.NAME.port=8001, services.NAME.name=NEW (rename), "
+            "options.syntax_line=false, template=PATH; empty VALUE = default. Repeatable.",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
+    ] = False,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Bring back generated files you deleted.")
+    ] = False,
+) -> None:
+    """Regenerate from dockergen.yml (and a newer template set), keeping your edits.
+
+    Exit 1 when a file has conflicts (they are marked in the file and listed).
+    """
+    from scaffold.errors import UsageError
+    from scaffold.update import ask as ask_edit
+    from scaffold.update import set_values, update_project, update_report
+
+    root = _project(directory, project)
+    if ask and assignments:
+        raise UsageError("use --ask or --set, not both")
+    edit = None
+    if ask:
+        if not _stdin_is_tty():
+            raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
+        edit = ask_edit(root.absolute().name)
+    elif assignments:
+        edit = set_values(assignments)
+    result = update_project(root, edit=edit, dry_run=dry_run, restore=restore)
+    typer.echo(update_report(result))
+    result.raise_for_conflicts()
+
+
+@app.command()
+@handled
+def add(
+    kind: Annotated[str, typer.Argument(help="A kind of the project's template set.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Service name (default: the kind's).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to publish.")] = None,
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
+    ] = False,
+) -> None:
+    """Add a service to dockergen.yml and update (a database is wired to every backend)."""
+    from scaffold.update import add_service, update_project, update_report
+
+    edit = add_service(kind, name, port)
+    result = update_project(_project(None, project), edit=edit, dry_run=dry_run)
+    typer.echo(update_report(result))
+    result.raise_for_conflicts()
+
+
+@app.command()
+@handled
+def remove(
+    name: Annotated[str, typer.Argument(help="The service to remove.")],
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
+    ] = False,
+) -> None:
+    """Remove a service from dockergen.yml and update; files you edited are kept."""
+    from scaffold.update import remove_service, update_project, update_report
+
+    edit = remove_service(name)
+    result = update_project(_project(None, project), edit=edit, dry_run=dry_run)
+    typer.echo(update_report(result))
+    result.raise_for_conflicts()
+
+
+@app.command()
+@handled
+def diff(
+    directory: Annotated[
+        Path | None, typer.Argument(help="The project directory (default: the current one).")
+    ] = None,
+    project: ProjectOption = None,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when an update is pending (for CI).")
+    ] = False,
+) -> None:
+    """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
+    from scaffold.errors import CheckFailed
+    from scaffold.update import drift_report, project_diff
+
+    result = project_diff(_project(directory, project))
+    typer.echo(drift_report(result))
+    if exit_code and result.pending:
+        raise CheckFailed(f"an update is pending ({len(result.status)} file(s) would change)")
+
+
+templates_app = typer.Typer(
+    name="templates",
+    help="Template sets: list the known ones, show one, validate one.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(templates_app, name="templates")
+
+TemplateRefOption = Annotated[
+    str | None,
+    typer.Option("--template-ref", "--ref", help="Tag, branch or commit of a git template set."),
+]
+
+
+@templates_app.command("list")
+@handled
+def templates_list() -> None:
+    """The bundled sets and the sets used lately (from the cache), with their versions."""
+    from scaffold.sources import recent
+    from scaffold.templateset import bundled_names, load_template_set
+
+    typer.echo("bundled:")
+    for set_name in bundled_names():
+        tset = load_template_set(set_name)
+        typer.echo(f"  {set_name:<16} {tset.version:<10} {tset.manifest.description}")
+    entries = recent()
+    if not entries:
+        typer.echo("recently used: none (dockergen new --template FOLDER|GIT-URL)")
+        return
+    typer.echo("recently used:")
+    for entry in entries:
+        at = f" @ {entry['ref']}" if entry.get("ref") else ""
+        commit = f" ({str(entry['commit'])[:12]})" if entry.get("commit") else ""
+        typer.echo(
+            f"  {entry.get('name', '?'):<16} {entry.get('version', '?'):<10} "
+            f"{entry['source']}{at}{commit}"
+        )
+
+
+@templates_app.command("show")
+@handled
+def templates_show(
+    source: Annotated[str, typer.Argument(help="Bundled name, folder or git URL[@REF].")],
+    template_ref: TemplateRefOption = None,
+) -> None:
+    """A set's origin, kinds (images as rendered), questions and policy."""
+    from scaffold.api import describe_template_set
+    from scaffold.templateset import load_template_set
+
+    typer.echo("\n".join(describe_template_set(load_template_set(source, template_ref))))
+
+
+@templates_app.command("validate")
+@handled
+def templates_validate(
+    source: Annotated[str, typer.Argument(help="Bundled name, folder or git URL[@REF].")],
+    template_ref: TemplateRefOption = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Let the set run code (copier tasks) while rendering.")
+    ] = False,
+) -> None:
+    """Render layouts covering every kind and check them (policy, hadolint, compose config).
+
+    Exit 1 with one finding per line; a checker that isn't installed is skipped, with a note.
+    """
+    from scaffold.api import validate_template_set
+    from scaffold.errors import CheckFailed
+
+    result = validate_template_set(source, template_ref, trust=trust)
+    for note in result.skipped:
+        typer.echo(f"dockergen: {note}", err=True)
+    for finding in result.findings:
+        typer.echo(finding)
+    what = f"template set {result.tset.name} {result.tset.version}"
+    samples = f"{len(result.samples)} sample layout(s)"
+    if result.findings:
+        raise CheckFailed(f"{what}: {len(result.findings)} finding(s) in {samples}")
+    typer.echo(f"{what}: {samples} rendered, no findings")
 
 
 def main() -> None:

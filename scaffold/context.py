@@ -10,17 +10,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jinja2 import StrictUndefined
+from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from scaffold.errors import TemplateSetError
 from scaffold.layout import Layout, Service
+from scaffold.policy import ImageResolver
 from scaffold.templateset import TemplateSet
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
 def quote(value: Any) -> str:
     """A value as a JSON scalar or flow collection, which is also valid YAML (`q` in templates)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def dq(value: Any) -> str:
+    """A value as a double-quoted Dockerfile word (LABEL/ENV): no expansion, no line break."""
+    text = " ".join(str(value).splitlines())
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def env_prefix(name: str) -> str:
@@ -34,8 +45,30 @@ def _expand(value: str, variables: dict[str, Any]) -> str:
     return _strings.from_string(value).render(**variables)
 
 
-def service_context(svc: Service, tset: TemplateSet) -> dict[str, Any]:
+def _policy_labels(
+    tset: TemplateSet, variables: dict[str, Any], project: str | None
+) -> dict[str, str]:
+    """The set's required labels for one service, their values rendered."""
+    out = {}
+    for key, template in tset.policy.labels.items():
+        try:
+            out[key] = _labels.from_string(template).render(project=project, **variables)
+        except TemplateError as exc:
+            raise TemplateSetError(
+                f"template set {tset.name!r}: policy.labels.{key}: {exc}"
+            ) from None
+    return out
+
+
+def service_context(
+    svc: Service,
+    tset: TemplateSet,
+    *,
+    project: str | None = None,
+    answers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     kind = tset.kind(svc.kind)
+    image = ImageResolver(tset.policy, tset.digests)
     secrets = [
         {
             "name": s.name,
@@ -55,6 +88,13 @@ def service_context(svc: Service, tset: TemplateSet) -> dict[str, Any]:
     health = kind.healthcheck.model_dump() if kind.healthcheck else None
     if health:
         health["test"] = [_expand(t, variables) for t in health["test"]]
+    labels = {
+        "org.opencontainers.image.title": f"{project}-{svc.name}",
+        "org.opencontainers.image.description": kind.description,
+        **_policy_labels(
+            tset, {"service": svc.name, "kind": svc.kind, "answers": answers or {}}, project
+        ),
+    }
     return {
         "name": svc.name,
         "kind": svc.kind,
@@ -63,8 +103,8 @@ def service_context(svc: Service, tset: TemplateSet) -> dict[str, Any]:
         "port": svc.port,
         "published": kind.published,
         "build": tset.builds(svc.kind),
-        "images": dict(kind.images),
-        "image": kind.image,
+        "images": {role: image(ref) for role, ref in kind.images.items()},
+        "image": image(kind.image),
         "user": kind.user,
         "data_dir": kind.data_dir,
         "volume": f"{svc.name}-data" if kind.data_dir else None,
@@ -77,6 +117,7 @@ def service_context(svc: Service, tset: TemplateSet) -> dict[str, Any]:
         "client": dict(kind.client),
         "limits": kind.limits.model_dump(),
         "env_prefix": env_prefix(svc.name),
+        "labels": labels,
     }
 
 
@@ -94,7 +135,10 @@ def connection_env(db: dict[str, Any]) -> dict[str, str]:
 
 def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
     """Everything a template of the set may use, for the project and for each service."""
-    services = [service_context(s, tset) for s in layout.services]
+    answers = tset.resolve_answers(layout.answers)
+    services = [
+        service_context(s, tset, project=layout.project, answers=answers) for s in layout.services
+    ]
     frontends = [s for s in services if s["category"] == "frontend"]
     backends = [s for s in services if s["category"] == "backend"]
     databases = [s for s in services if s["category"] == "database"]
@@ -115,9 +159,18 @@ def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
         db.setdefault("depends_on", [])
     return {
         "q": quote,
+        "dq": dq,
         "project": layout.project,
         "options": layout.options.model_dump(),
-        "template_set": {"name": tset.name, "version": tset.version},
+        "template_set": {
+            "name": tset.name,
+            "version": tset.version,
+            "source": tset.source,
+            "ref": tset.ref,
+            "commit": tset.commit,
+        },
+        "answers": answers,
+        "policy": tset.policy.model_dump(exclude={"digests"}),
         "services": services,
         "frontends": frontends,
         "backends": backends,

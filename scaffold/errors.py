@@ -62,3 +62,15 @@ class CheckFailed(DockergenError):
     """A check (verify, diff --exit-code, validate) found problems."""
 
     exit_code = 1
+
+
+class PolicyError(DockergenError):
+    """The rendered output breaks the template set's policy: one line per violation (exit 2)."""
+
+    def __init__(self, violations: list[str]) -> None:
+        super().__init__(violations[0] if violations else "policy violation")
+        self.violations = list(violations) or [self.message]
+
+    def line(self) -> str:
+        # The CLI prints "dockergen: <line>"; every further violation gets the same prefix.
+        return "\ndockergen: ".join(" ".join(v.split()) for v in self.violations)

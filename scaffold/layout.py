@@ -72,7 +72,15 @@ class Layout(_Model):
     project: str | None = Field(
         default=None, description="compose project name; default: the directory name"
     )
-    template: str = Field(default="default", description="template set: a bundled name or a path")
+    template: str = Field(
+        default="default", description="template set: a bundled name, a folder or a git URL"
+    )
+    template_ref: str | None = Field(
+        default=None, description="tag, branch or commit of a git template set"
+    )
+    answers: dict[str, bool | int | str] = Field(
+        default_factory=dict, description="answers to the template set's own questions"
+    )
     options: Options = Field(default_factory=Options)
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
@@ -88,6 +96,10 @@ class Layout(_Model):
         data = self.model_dump(exclude_defaults=False)
         if self.options == Options():
             data.pop("options")
+        if self.template_ref is None:
+            data.pop("template_ref")
+        if not self.answers:
+            data.pop("answers")
         text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
         return f"# yaml-language-server: $schema=.dockergen/{SCHEMA_FILE}\n{text}"
 

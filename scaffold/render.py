@@ -8,15 +8,18 @@ rendered (they are generated once and then left alone).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from scaffold.context import build_context
-from scaffold.errors import TemplateSetError
+from scaffold.errors import PolicyError, TemplateSetError
 from scaffold.layout import LAYOUT_FILE, SCHEMA_FILE, Layout
+from scaffold.policy import check_output
 from scaffold.templateset import TemplateSet
 
 STATE_DIR = ".dockergen"
+TEMPLATE_FILE = "template.json"  # where a non-bundled set came from, commit included
 
 
 def schema_path() -> Path:
@@ -47,14 +50,56 @@ def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust
         ) from None
 
 
-def render(layout: Layout, tset: TemplateSet, dst: Path, *, trust: bool = False) -> dict[str, Any]:
-    """Write every generated file of the project into `dst` (which must be empty)."""
+def check_trust(tset: TemplateSet, trust: bool) -> None:
+    """A set from a path or URL may not run code (copier tasks, migrations, extensions) unasked."""
+    if tset.needs_trust and not trust:
+        settings = ", ".join(tset.code)
+        raise TemplateSetError(
+            f"template set {tset.name!r} from {tset.source} runs code ({settings} in its "
+            "copier.yml); review the set, then pass --trust to allow it"
+        )
+
+
+def render(
+    layout: Layout,
+    tset: TemplateSet,
+    dst: Path,
+    *,
+    trust: bool = False,
+    enforce_policy: bool = True,
+) -> dict[str, Any]:
+    """Write every generated file of the project into `dst` (which must be empty).
+
+    The set's policy is checked on the rendered files (PolicyError lists every violation);
+    `enforce_policy=False` leaves that to the caller (`templates validate` collects findings).
+    """
+    check_trust(tset, trust)
+    trust = trust or tset.bundled
     context = build_context(layout, tset)
     _copy(tset, "project", dst, context, trust)
     for svc in context["built"]:
         _copy(tset, f"kinds/{svc['kind']}/files", dst / svc["name"], {**context, "svc": svc}, trust)
+    if enforce_policy:
+        violations = check_output(dst, tset)
+        if violations:
+            raise PolicyError(violations)
     (dst / LAYOUT_FILE).write_text(layout.to_yaml(), encoding="utf-8")
     state = dst / STATE_DIR
     state.mkdir(exist_ok=True)
     (state / SCHEMA_FILE).write_bytes(schema_path().read_bytes())
+    if not tset.bundled:
+        (state / TEMPLATE_FILE).write_text(template_record(tset), encoding="utf-8")
     return context
+
+
+def template_record(tset: TemplateSet) -> str:
+    """.dockergen/template.json: the set's resolved source (commit included) and lineage."""
+    record = {
+        "source": tset.source,
+        "ref": tset.ref,
+        "commit": tset.commit,
+        "name": tset.name,
+        "version": tset.version,
+        "lineage": [origin.__dict__ for origin in tset.lineage],
+    }
+    return json.dumps(record, indent=2) + "\n"

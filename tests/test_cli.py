@@ -1,0 +1,377 @@
+"""The command line (scaffold/cli.py), through typer's CliRunner and as the installed script.
+
+Contract for every bad input: exit code 2, exactly one line on stderr starting with
+`dockergen:`, no traceback, and nothing written (no target, no `.<name>.dockergen-*` staging
+directory left beside it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import typer.main
+import yaml
+from typer.testing import CliRunner, Result
+
+from projects import default_set, skip_unless_kinds, staging_leftovers, tree
+from scaffold import __version__
+from scaffold.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def assert_one_line_error(result: Result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dockergen: "), lines[0]
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    return lines[0]
+
+
+def services_of(project: Path) -> dict[str, dict]:
+    return yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+
+
+def layout_of(project: Path) -> dict:
+    return yaml.safe_load((project / "dockergen.yml").read_text())
+
+
+# ------------------------------------------------------------------------------ information
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"dockergen {__version__}\n"
+
+
+def command_names() -> list[str]:
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["-h"]], ids=["bare", "--help", "-h"])
+def test_root_help_lists_commands(args: list[str]):
+    result = invoke(*args)
+    assert result.exit_code in (0, 2)  # click exits 2 for no_args_is_help
+    for name in command_names():
+        assert name in result.output
+
+
+@pytest.mark.parametrize("command", command_names())
+def test_help_of_every_command(command: str):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert f"dockergen {command}" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_kinds_lists_every_kind():
+    result = invoke("kinds")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["KIND", "CATEGORY", "PORT", "IMAGES"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    tset = default_set()
+    assert set(rows) == set(tset.kinds)
+    for kind in tset.kinds.values():
+        fields = rows[kind.name].split()
+        assert fields[1] == kind.category
+        assert fields[2] == str(kind.port)
+        for role, image in kind.images.items():
+            assert f"{role}={image}" in rows[kind.name]
+
+
+def test_kinds_unknown_template_set(cwd: Path):
+    line = assert_one_line_error(invoke("kinds", "--template", "nope"))
+    assert "unknown template set 'nope'" in line
+
+
+# ---------------------------------------------------------------------------------- writing
+
+DEFAULTS = {"services": [{"kind": "react"}, {"kind": "fastapi"}, {"kind": "postgres"}]}
+
+
+def test_new_defaults(cwd: Path):
+    skip_unless_kinds(DEFAULTS)
+    result = invoke("new", "shop", "--defaults")
+    assert result.exit_code == 0, result.output
+    tset = default_set()
+    expected = [tset.kinds[k].default_name for k in ("react", "fastapi", "postgres")]
+    assert list(services_of(cwd / "shop")) == expected
+    assert layout_of(cwd / "shop")["project"] == "shop"
+    assert result.stdout.startswith("Created shop in shop (")
+    assert (cwd / "shop" / "secrets").is_dir()
+    assert sorted(os.listdir(cwd)) == ["shop"]
+
+
+def test_new_from_layout_file(cwd: Path):
+    (cwd / "layout.yml").write_text(
+        "services:\n  - {name: store, kind: postgres}\n  - {name: cache, kind: redis}\n"
+    )
+    result = invoke("new", "app", "--layout", "layout.yml")
+    assert result.exit_code == 0, result.output
+    assert list(services_of(cwd / "app")) == ["store", "cache"]
+    data = layout_of(cwd / "app")
+    assert data["project"] == "app"
+    assert [s["port"] for s in data["services"]] == [5432, 6379]
+
+
+def test_new_layout_file_project_name_wins(cwd: Path):
+    (cwd / "l.yml").write_text("project: named\nservices: [{name: db, kind: postgres}]\n")
+    assert invoke("new", "dir", "-l", "l.yml").exit_code == 0
+    assert layout_of(cwd / "dir")["project"] == "named"
+    assert yaml.safe_load((cwd / "dir" / "docker-compose.yml").read_text())["name"] == "named"
+
+
+def test_new_per_category_flags(cwd: Path):
+    skip_unless_kinds({"services": [{"kind": "static"}, {"kind": "go"}, {"kind": "fastapi"}]})
+    result = invoke(
+        "new", "p", "--frontend", "static", "--backend", "go:gw", "-b", "fastapi",
+        "--database", "redis:cache", "-d", "postgres",
+    )
+    assert result.exit_code == 0, result.output
+    tset = default_set()
+    assert list(services_of(cwd / "p")) == [
+        tset.kinds["static"].default_name, "gw", tset.kinds["fastapi"].default_name,
+        "cache", "postgres",
+    ]
+
+
+def test_new_frontend_none(cwd: Path):
+    result = invoke("new", "p", "--frontend", "none", "--database", "mysql")
+    assert result.exit_code == 0, result.output
+    assert list(services_of(cwd / "p")) == ["mysql"]
+
+
+def test_new_no_syntax_line(cwd: Path):
+    skip_unless_kinds(DEFAULTS)
+    result = invoke("new", "p", "--defaults", "--no-syntax-line")
+    assert result.exit_code == 0, result.output
+    assert layout_of(cwd / "p")["options"] == {"syntax_line": False}
+    dockerfiles = sorted((cwd / "p").glob("*/Dockerfile"))
+    assert dockerfiles
+    for path in dockerfiles:
+        assert "# syntax=" not in path.read_text()
+
+
+def test_new_syntax_line_by_default(cwd: Path):
+    skip_unless_kinds(DEFAULTS)
+    assert invoke("new", "p", "--defaults").exit_code == 0
+    assert "options" not in layout_of(cwd / "p")
+    for path in sorted((cwd / "p").glob("*/Dockerfile")):
+        assert path.read_text().startswith("# syntax=docker/dockerfile:1\n")
+
+
+def test_new_into_empty_existing_directory(cwd: Path):
+    (cwd / "p").mkdir()
+    assert invoke("new", "p", "-d", "postgres").exit_code == 0
+    assert (cwd / "p" / "docker-compose.yml").is_file()
+
+
+def test_new_refuses_non_empty_directory(cwd: Path):
+    (cwd / "p").mkdir()
+    (cwd / "p" / "notes.txt").write_text("mine\n")
+    before = tree(cwd)
+    line = assert_one_line_error(invoke("new", "p", "-d", "postgres"))
+    assert line == f"dockergen: {cwd / 'p'} is not empty (pass --force to write into it)"
+    assert tree(cwd) == before
+
+
+def test_new_force_writes_into_non_empty_directory(cwd: Path):
+    (cwd / "p").mkdir()
+    (cwd / "p" / "notes.txt").write_text("mine\n")
+    (cwd / "p" / "README.md").write_text("old readme\n")
+    result = invoke("new", "p", "-d", "postgres", "--force")
+    assert result.exit_code == 0, result.output
+    assert (cwd / "p" / "notes.txt").read_text() == "mine\n"
+    assert (cwd / "p" / "README.md").read_text().startswith("# p\n")
+    assert (cwd / "p" / "docker-compose.yml").is_file()
+    assert staging_leftovers(cwd) == []
+
+
+def test_force_keeps_existing_secrets(cwd: Path):
+    assert invoke("new", "p", "-d", "postgres").exit_code == 0
+    before = (cwd / "p" / "secrets" / "postgres_password").read_text()
+    assert invoke("new", "p", "-d", "postgres", "--force").exit_code == 0
+    assert (cwd / "p" / "secrets" / "postgres_password").read_text() == before
+
+
+# ------------------------------------------------------------------------------- bad inputs
+
+LAYOUT_FILES = {
+    "malformed.yml": "services:\n  - name: a\n   kind: postgres\n",
+    "unknown-kind.yml": "services: [{name: a, kind: cobol}]\n",
+    "empty-services.yml": "services: []\n",
+    "not-a-list.yml": "services: {a: postgres}\n",
+    "entry-not-mapping.yml": "services: [postgres]\n",
+    "unknown-field.yml": "services: [{name: a, kind: postgres, colour: red}]\n",
+    "bad-name.yml": "services: [{name: My_DB, kind: postgres}]\n",
+    "duplicate.yml": "services: [{name: a, kind: postgres}, {name: a, kind: redis}]\n",
+    "reserved.yml": "services: [{name: secrets, kind: postgres}]\n",
+    "db-port.yml": "services: [{name: a, kind: postgres, port: 5433}]\n",
+    "port-string.yml": "services: [{name: a, kind: postgres, port: '5432'}]\n",
+    "port-range.yml": "services: [{name: a, kind: postgres, port: 70000}]\n",
+    "bad-project.yml": "project: Bad Project\nservices: [{name: a, kind: postgres}]\n",
+    "bad-template.yml": "template: nope\nservices: [{name: a, kind: postgres}]\n",
+    "empty.yml": "",
+    "scalar.yml": "just a string\n",
+}
+BAD_ARGS = {
+    "bad-dir-name": ["new", "My App", "--defaults"],
+    "bad-dir-name-flags": ["new", "My_App", "-d", "postgres"],
+    "unknown-backend": ["new", "p", "--backend", "cobol"],
+    "unknown-database": ["new", "p", "-d", "oracle"],
+    "unknown-frontend": ["new", "p", "--frontend", "angular"],
+    "wrong-category": ["new", "p", "--backend", "postgres"],
+    "bad-flag-name": ["new", "p", "-d", "postgres:Bad"],
+    "reserved-flag-name": ["new", "p", "-d", "postgres:secrets"],
+    "duplicate-flag-names": ["new", "p", "-d", "postgres:db", "-d", "redis:db"],
+    "unknown-template": ["new", "p", "--defaults", "--template", "nope"],
+    "template-path-without-set": ["new", "p", "--defaults", "--template", "./nowhere"],
+    "defaults-and-layout": ["new", "p", "--defaults", "--layout", "empty.yml"],
+    "defaults-and-flags": ["new", "p", "--defaults", "-d", "postgres"],
+    "layout-and-flags": ["new", "p", "--layout", "unknown-kind.yml", "-d", "postgres"],
+    "missing-layout-file": ["new", "p", "--layout", "nope.yml"],
+    "layout-is-directory": ["new", "p", "--layout", "."],
+    "binary-layout": ["new", "p", "--layout", "binary.yml"],
+    "target-is-a-file": ["new", "afile", "-d", "postgres"],
+    **{f"layout-{name}": ["new", "p", "--layout", name] for name in LAYOUT_FILES},
+}
+
+
+@pytest.fixture
+def bad_input_dir(cwd: Path) -> Path:
+    for name, text in LAYOUT_FILES.items():
+        (cwd / name).write_text(text)
+    (cwd / "binary.yml").write_bytes(b"\xff\xfe\x00\x01")
+    (cwd / "afile").write_text("i am a file\n")
+    return cwd
+
+
+@pytest.mark.parametrize("args", list(BAD_ARGS.values()), ids=list(BAD_ARGS))
+def test_bad_input_is_one_line_and_writes_nothing(bad_input_dir: Path, args: list[str]):
+    before = tree(bad_input_dir)
+    assert_one_line_error(invoke(*args))
+    assert tree(bad_input_dir) == before
+    assert staging_leftovers(bad_input_dir) == []
+
+
+def test_malformed_layout_line_says_where(bad_input_dir: Path):
+    line = assert_one_line_error(invoke("new", "p", "--layout", "malformed.yml"))
+    assert line.startswith("dockergen: malformed.yml: line 3, column 4: malformed YAML")
+
+
+def test_unknown_kind_line_lists_valid_kinds(bad_input_dir: Path):
+    line = assert_one_line_error(invoke("new", "p", "--layout", "unknown-kind.yml"))
+    assert line.endswith("valid kinds: " + ", ".join(sorted(default_set().kinds)))
+
+
+def test_no_tty_and_no_answers(cwd: Path):
+    line = assert_one_line_error(invoke("new", "p"))
+    assert "--defaults" in line and "--layout" in line
+    assert tree(cwd) == set()
+
+
+def test_ctrl_c_while_rendering_writes_nothing(cwd: Path, monkeypatch: pytest.MonkeyPatch):
+    """Ctrl-C after part of the project was rendered into staging: exit 130, nothing left."""
+    import scaffold.render
+
+    real_copy = scaffold.render._copy
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args[1])
+        real_copy(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaffold.render, "_copy", interrupted)
+    line = assert_one_line_error(invoke("new", "p", "-d", "postgres"), code=130)
+    assert line == "dockergen: interrupted; nothing was written"
+    assert calls == ["project"]
+    assert tree(cwd) == set()
+
+
+def test_ctrl_c_while_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch):
+    import scaffold.api
+
+    (cwd / "p").mkdir()
+    (cwd / "p" / "keep.txt").write_text("mine\n")
+    before = tree(cwd)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaffold.api, "ensure_secrets", interrupted)
+    assert_one_line_error(invoke("new", "p", "-d", "postgres", "--force"), code=130)
+    assert tree(cwd) == before
+
+
+# --------------------------------------------------------------------- the installed script
+
+
+def script(venv_bin: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLUMNS")}
+    return subprocess.run(
+        [str(venv_bin / "dockergen"), *args],
+        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, env=env, timeout=60,
+    )
+
+
+def test_script_version(venv_bin: Path, tmp_path: Path):
+    proc = script(venv_bin, "--version", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"dockergen {__version__}\n", "")
+
+
+def test_script_writes_a_project(venv_bin: Path, tmp_path: Path):
+    proc = script(venv_bin, "new", "p", "-d", "postgres", "-d", "redis", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(services_of(tmp_path / "p")) == ["postgres", "redis"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["new", "Bad Name", "--defaults"],
+        ["new", "p"],
+        ["new", "p", "--layout", "missing.yml"],
+        ["kinds", "--template", "nope"],
+    ],
+    ids=["bad-name", "no-tty", "missing-layout", "unknown-set"],
+)
+def test_script_bad_input(venv_bin: Path, tmp_path: Path, args: list[str]):
+    proc = script(venv_bin, *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("dockergen: ")
+    assert proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["new", "p", "--bogus"], ["new"], ["new", "p", "--layout"], ["frobnicate"]],
+    ids=["unknown-option", "missing-argument", "option-without-value", "unknown-command"],
+)
+def test_script_usage_errors_are_one_line(venv_bin: Path, tmp_path: Path, args: list[str]):
+    """Click's own usage errors too: one `dockergen:` line, exit 2 (see the report's bug 1)."""
+    proc = script(venv_bin, *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("dockergen: ")

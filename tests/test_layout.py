@@ -1,0 +1,360 @@
+"""Validation and normalisation of dockergen.yml (scaffold/layout.py).
+
+Port and catalog rules are tested against a small in-memory template set, so they don't depend
+on which kinds the default set has; catalog messages are checked against the real default set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from projects import default_set, staging_leftovers, tree
+from scaffold import layout as layouts
+from scaffold.api import new_project
+from scaffold.errors import LayoutError
+from scaffold.templateset import Kind, SetManifest, TemplateSet
+
+
+def fake_set() -> TemplateSet:
+    def kind(name: str, category: str, port: int, **extra: Any) -> Kind:
+        return Kind(
+            name=name,
+            category=category,
+            description=name,
+            default_name=name,
+            port=port,
+            images={"runtime": f"{name}:1"},
+            **extra,
+        )
+
+    kinds = {
+        "web": kind("web", "frontend", 8080),
+        "py": kind("py", "backend", 8000),
+        "js": kind("js", "backend", 8000),
+        "sql": kind("sql", "database", 5432, image="sql:1"),
+    }
+    return TemplateSet(
+        manifest=SetManifest(name="fake", version="0"), root=Path("/nonexistent"),
+        kinds=kinds, source="fake",
+    )
+
+
+def svc(name: str, kind: str, port: int | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "kind": kind}
+    if port is not None:
+        entry["port"] = port
+    return entry
+
+
+def normalise(*entries: dict[str, Any], project: str = "demo") -> layouts.Layout:
+    return layouts.normalise(
+        layouts.parse({"services": list(entries)}), fake_set(), project=project
+    )
+
+
+def ports(layout: layouts.Layout) -> dict[str, int | None]:
+    return {s.name: s.port for s in layout.services}
+
+
+def parse_error(data: object) -> str:
+    with pytest.raises(LayoutError) as info:
+        layouts.parse(data)
+    return info.value.line()
+
+
+# ------------------------------------------------------------------------------------ names
+
+BAD_NAMES = {
+    "slash": "a/b",
+    "backslash": "a\\b",
+    "dotdot": "..",
+    "dotdot-path": "../evil",
+    "dot": "a.b",
+    "space": "my app",
+    "newline": "api\nx",
+    "trailing-newline": "api\n",
+    "leading-dash": "-api",
+    "trailing-dash": "api-",
+    "uppercase": "Api",
+    "underscore": "my_api",
+    "leading-digit": "1api",
+    "too-long": "a" * 64,
+    "empty": "",
+    "unicode": "café",
+    "nul": "a\x00b",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_NAMES.values()), ids=list(BAD_NAMES))
+def test_invalid_service_name(name: str):
+    line = parse_error({"services": [svc(name, "sql")]})
+    assert line.startswith("dockergen.yml: services.0.name: invalid service name")
+    assert "\n" not in line
+
+
+@pytest.mark.parametrize("name", list(BAD_NAMES.values()), ids=list(BAD_NAMES))
+def test_invalid_project_name(name: str):
+    line = parse_error({"project": name, "services": [svc("db", "sql")]})
+    assert "invalid project name" in line
+
+
+@pytest.mark.parametrize("name", ["a", "api", "a1", "my-api-2", "a" * 63, "x-y-z"])
+def test_valid_names(name: str):
+    layout = normalise(svc(name, "py"), project=name)
+    assert layout.services[0].name == name
+    assert layout.project == name
+
+
+@pytest.mark.parametrize("value", [1, None, ["api"], {"a": 1}, True])
+def test_name_must_be_a_string(value: object):
+    assert "services.0.name" in parse_error({"services": [{"name": value, "kind": "sql"}]})
+
+
+def test_duplicate_names():
+    with pytest.raises(LayoutError, match="duplicate service name 'api'"):
+        normalise(svc("api", "py"), svc("api", "js"))
+
+
+def test_reserved_name():
+    with pytest.raises(LayoutError, match="'secrets' is reserved"):
+        normalise(svc("secrets", "sql"))
+
+
+def test_unknown_kind_lists_valid_kinds():
+    with pytest.raises(LayoutError) as info:
+        normalise(svc("api", "rails"))
+    assert info.value.line() == "service 'api': unknown kind 'rails'; valid kinds: js, py, sql, web"
+
+
+def test_unknown_kind_in_default_set_lists_its_kinds():
+    tset = default_set()
+    with pytest.raises(LayoutError) as info:
+        layouts.normalise(layouts.parse({"services": [svc("x", "cobol")]}), tset, project="p")
+    assert info.value.line().endswith("valid kinds: " + ", ".join(sorted(tset.kinds)))
+
+
+# ------------------------------------------------------------------------------------ ports
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 10**6])
+def test_port_out_of_range(port: int):
+    line = parse_error({"services": [svc("api", "py", port)]})
+    assert line.startswith("dockergen.yml: services.0.port:")
+
+
+@pytest.mark.parametrize("port", ["8000", "http", 80.5, True, False, [80], {"p": 1}])
+def test_port_must_be_a_whole_number(port: object):
+    line = parse_error({"services": [{"name": "api", "kind": "py", "port": port}]})
+    assert line.startswith("dockergen.yml: services.0.port:")
+
+
+@pytest.mark.parametrize("port", [1, 80, 65535])
+def test_port_bounds_are_inclusive(port: int):
+    assert ports(normalise(svc("api", "py", port)))["api"] == port
+
+
+def test_defaults_fill_ports():
+    layout = normalise(svc("web", "web"), svc("api", "py"), svc("db", "sql"))
+    assert ports(layout) == {"web": 8080, "api": 8000, "db": 5432}
+
+
+def test_defaulted_port_moves_to_next_free():
+    layout = normalise(svc("a", "py"), svc("b", "js"), svc("c", "py"))
+    assert ports(layout) == {"a": 8000, "b": 8001, "c": 8002}
+
+
+def test_defaulted_port_avoids_explicit_ports_declared_later():
+    layout = normalise(svc("a", "py"), svc("b", "js", 8000), svc("c", "py", 8001))
+    assert ports(layout) == {"a": 8002, "b": 8000, "c": 8001}
+
+
+def test_explicit_port_collision_is_an_error():
+    with pytest.raises(LayoutError) as info:
+        normalise(svc("a", "py", 9000), svc("b", "web", 9000))
+    assert info.value.line() == (
+        "port 9000 is used by both 'a' and 'b': give one of them another port"
+    )
+
+
+def test_database_ports_never_collide_with_published_ones():
+    """A database isn't published: a backend may use the same number."""
+    layout = normalise(svc("api", "py", 5432), svc("db", "sql"))
+    assert ports(layout) == {"api": 5432, "db": 5432}
+
+
+def test_database_with_a_port():
+    with pytest.raises(LayoutError, match="is never published; remove 'port'"):
+        normalise(svc("db", "sql", 5433))
+
+
+def test_database_with_its_own_port_is_accepted():
+    assert ports(normalise(svc("db", "sql", 5432)))["db"] == 5432
+
+
+def test_normalise_is_idempotent():
+    once = normalise(svc("a", "py"), svc("b", "js"), svc("w", "web"), svc("d", "sql"))
+    twice = layouts.normalise(once, fake_set(), project="other")
+    assert twice == once
+
+
+def test_to_yaml_round_trips(tmp_path: Path):
+    layout = normalise(svc("a", "py"), svc("d", "sql"))
+    path = tmp_path / "dockergen.yml"
+    path.write_text(layout.to_yaml())
+    assert layouts.load(path) == layout
+    assert path.read_text().startswith("# yaml-language-server: $schema=")
+
+
+# ------------------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"services": []}, "dockergen.yml: services: add at least one service"),
+        ({}, "dockergen.yml: services: this field is required"),
+        ({"services": None}, "dockergen.yml: services: must be a list of entries"),
+        ({"services": "api"}, "dockergen.yml: services: must be a list of entries"),
+        ({"services": {"api": {"kind": "py"}}}, "dockergen.yml: services: must be a list"),
+        ({"services": ["api"]}, "dockergen.yml: services.0: must be a mapping"),
+        ({"services": [svc("a", "py"), 3]}, "dockergen.yml: services.1: must be a mapping"),
+        ({"services": [{"name": "api"}]}, "dockergen.yml: services.0.kind: this field is required"),
+        ({"services": [{"kind": "py"}]}, "dockergen.yml: services.0.name: this field is required"),
+        ({"services": [svc("a", "py")], "colour": 1}, "dockergen.yml: colour: unknown field"),
+        (
+            {"services": [{**svc("a", "py"), "image": "x"}]},
+            "dockergen.yml: services.0.image: unknown field",
+        ),
+        (
+            {"services": [svc("a", "py")], "options": {"bogus": 1}},
+            "dockergen.yml: options.bogus: unknown field",
+        ),
+        ({"services": [svc("a", "py")], "options": []}, "dockergen.yml: options: must be a mapping"),
+        ([], "dockergen.yml: expected a mapping with a 'services' list"),
+        ("services", "dockergen.yml: expected a mapping with a 'services' list"),
+        (None, "dockergen.yml: expected a mapping with a 'services' list"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_structure_errors(data: object, message: str):
+    assert parse_error(data).startswith(message)
+
+
+def test_syntax_line_must_be_a_bool():
+    line = parse_error({"services": [svc("a", "py")], "options": {"syntax_line": "maybe"}})
+    assert line.startswith("dockergen.yml: options.syntax_line:")
+
+
+# ------------------------------------------------------------------------------------ files
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("services:\n  - name: api\n    kind: [py\n", "line 4, column 1"),
+        ("services:\n  - name: api\n   kind: py\n", "line 3, column 4"),
+        ("services: [\n", "line 2, column 1"),
+        ("project: demo\n\tservices: []\n", "line 2, column 1"),
+    ],
+)
+def test_malformed_yaml_names_line_and_column(tmp_path: Path, text: str, where: str):
+    path = tmp_path / "layout.yml"
+    path.write_text(text)
+    with pytest.raises(LayoutError) as info:
+        layouts.load(path)
+    line = info.value.line()
+    assert line.startswith(f"{path}: {where}: malformed YAML:"), line
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(LayoutError, match="no such file"):
+        layouts.load(tmp_path / "nope.yml")
+
+
+def test_unreadable_file(tmp_path: Path):
+    path = tmp_path / "bin.yml"
+    path.write_bytes(b"\xff\xfe\x00services")
+    with pytest.raises(LayoutError, match="can't read it"):
+        layouts.load(path)
+
+
+def test_directory_instead_of_file(tmp_path: Path):
+    with pytest.raises(LayoutError, match="can't read it"):
+        layouts.load(tmp_path)
+
+
+def test_load_names_the_file(tmp_path: Path):
+    path = tmp_path / "layout.yml"
+    path.write_text("services: []\n")
+    with pytest.raises(LayoutError) as info:
+        layouts.load(path)
+    assert info.value.line() == f"{path}: services: add at least one service"
+
+
+# ----------------------------------------------------------------------------- project name
+
+
+def db_layout(**extra: Any) -> layouts.Layout:
+    return layouts.parse({"services": [svc("db", "postgres")], **extra})
+
+
+def test_project_name_from_directory(tmp_path: Path):
+    result = new_project(tmp_path / "shop-2", db_layout())
+    assert result.layout.project == "shop-2"
+    assert "project: shop-2\n" in (tmp_path / "shop-2" / "dockergen.yml").read_text()
+
+
+def test_explicit_project_name_wins(tmp_path: Path):
+    result = new_project(tmp_path / "dir", db_layout(project="named"))
+    assert result.layout.project == "named"
+
+
+@pytest.mark.parametrize("dirname", ["My App", "shop_2", "Shop", "2shop", "-x", "a" * 64, "café"])
+def test_invalid_directory_name_is_refused(tmp_path: Path, dirname: str):
+    with pytest.raises(LayoutError) as info:
+        new_project(tmp_path / dirname, db_layout())
+    assert "invalid project name" in info.value.line()
+    assert tree(tmp_path) == set()
+    assert staging_leftovers(tmp_path) == []
+
+
+def test_invalid_directory_name_is_fine_with_explicit_project(tmp_path: Path):
+    result = new_project(tmp_path / "My App", db_layout(project="my-app"))
+    assert result.layout.project == "my-app"
+
+
+def test_no_project_name_at_all():
+    with pytest.raises(LayoutError, match="no project name"):
+        layouts.normalise(db_layout(), default_set(), project=None)
+
+
+def test_from_choices_numbers_repeated_kinds():
+    data = layouts.from_choices(
+        frontend=None, backends=[], databases=["postgres", "postgres", "redis:cache"],
+        tset=default_set(),
+    )
+    assert data == {
+        "services": [
+            {"name": "postgres", "kind": "postgres"},
+            {"name": "postgres-2", "kind": "postgres"},
+            {"name": "cache", "kind": "redis"},
+        ]
+    }
+
+
+def test_from_choices_rejects_kind_of_wrong_category():
+    with pytest.raises(LayoutError) as info:
+        layouts.from_choices(frontend=None, backends=["postgres"], databases=[], tset=default_set())
+    assert info.value.line().startswith("unknown backend kind 'postgres'; valid backend kinds:")
+
+
+def test_json_schema_matches_shipped_file():
+    """The editor schema shipped in scaffold/schema is the model's schema (no drift)."""
+    import json
+
+    from scaffold.render import schema_path
+
+    assert json.loads(schema_path().read_text()) == layouts.json_schema()

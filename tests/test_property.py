@@ -1,0 +1,96 @@
+"""Property tests (hypothesis): any valid layout yields output that passes every oracle, and
+any invalid name is refused before anything is written.
+
+Examples are derandomized (see conftest.py) so runs are repeatable; set
+HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import oracles
+from projects import assert_no_findings, default_set, generate, tree
+from scaffold import layout as layouts
+from scaffold.api import new_project
+from scaffold.errors import LayoutError
+from scaffold.templateset import NAME_PATTERN
+
+KINDS = default_set().kinds
+NAME = re.compile(NAME_PATTERN)
+
+names = st.one_of(
+    st.from_regex(r"[a-z]([a-z0-9-]{0,12}[a-z0-9])?", fullmatch=True),
+    st.from_regex(r"[a-z][a-z0-9-]{61}[a-z0-9]", fullmatch=True),  # the longest allowed
+).filter(lambda n: n not in layouts.RESERVED_NAMES)
+
+
+@st.composite
+def valid_layouts(draw: st.DrawFn) -> dict[str, Any]:
+    kinds = draw(st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=6))
+    service_names = draw(st.lists(names, min_size=len(kinds), max_size=len(kinds), unique=True))
+    taken: set[int] = set()
+    services = []
+    for kind, name in zip(kinds, service_names, strict=True):
+        entry: dict[str, Any] = {"name": name, "kind": kind}
+        spec = KINDS[kind]
+        if draw(st.booleans()):
+            if spec.published:
+                port = draw(st.integers(1, 65535).filter(lambda p: p not in taken))
+                taken.add(port)
+                entry["port"] = port
+            else:
+                entry["port"] = spec.port  # a database may restate its own port
+        services.append(entry)
+    data: dict[str, Any] = {"services": services}
+    if draw(st.booleans()):
+        data["options"] = {"syntax_line": draw(st.booleans())}
+    if draw(st.booleans()):
+        data["project"] = draw(names)
+    return data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=valid_layouts())
+def test_any_valid_layout_passes_every_oracle(data: dict[str, Any]):
+    with tempfile.TemporaryDirectory(prefix="dockergen-prop-") as tmp:
+        project = Path(tmp) / "prop"
+        result = generate(project, data)
+        assert [s.name for s in result.layout.services] == [s["name"] for s in data["services"]]
+        published = [s.port for s in result.layout.services if KINDS[s.kind].published]
+        assert len(published) == len(set(published)), "published ports collide"
+        assert_no_findings(oracles.run_all(project))
+
+
+bad_names = st.text(max_size=70).filter(lambda s: NAME.fullmatch(s) is None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=bad_names)
+def test_invalid_service_name_is_rejected(name: str):
+    with pytest.raises(LayoutError):
+        layouts.parse({"services": [{"name": name, "kind": "postgres"}]})
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=bad_names)
+def test_invalid_project_name_is_rejected(name: str):
+    with pytest.raises(LayoutError):
+        layouts.parse({"project": name, "services": [{"name": "db", "kind": "postgres"}]})
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=bad_names.filter(lambda s: s not in ("", ".", "..") and not set(s) & {"/", "\0"}))
+def test_invalid_directory_name_writes_nothing(name: str):
+    layout = layouts.parse({"services": [{"name": "db", "kind": "postgres"}]})
+    with tempfile.TemporaryDirectory(prefix="dockergen-prop-") as tmp:
+        with pytest.raises(LayoutError):
+            new_project(Path(tmp) / name, layout)
+        assert tree(Path(tmp)) == set()

@@ -1,0 +1,695 @@
+"""`dockergen update`, `add`, `remove` and `diff`: the merge into a real project, end to end.
+
+The projects use a small test set (a copy of the bundled one with its own `web` backend kind),
+so the expected lines don't move when the bundled kinds change; `make_sets` and the helpers
+below are shared with test_update_matrix.py and test_atomic.py.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from scaffold import layout as layouts
+from scaffold.api import new_project
+from scaffold.cli import app
+from scaffold.errors import StateError, UsageError
+from scaffold.merge import Outcome
+from scaffold.templateset import bundled_root
+from scaffold.update import (
+    add_service,
+    remove_service,
+    rewrite_layout,
+    set_values,
+    update_project,
+)
+
+# ------------------------------------------------------------------ shared helpers
+
+WEB_DOCKERFILE = """\
+{% include "partials/header.jinja" %}
+
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY requirements.txt .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+
+FROM python:3.12-slim AS runtime
+{% include "partials/labels.jinja" %}
+WORKDIR /app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY app/ ./app/
+USER 10001:10001
+
+EXPOSE {{ svc.port }}
+HEALTHCHECK CMD ["python", "-m", "app.health", "{{ svc.port }}"]
+CMD ["python", "-m", "app.main"]
+"""
+WEB_KIND = """\
+category: backend
+description: a small Python web service (test kind)
+default_name: web
+port: 8000
+images:
+  build: python:3.12-slim
+  runtime: python:3.12-slim
+environment:
+  APP_MODE: production
+"""
+WEB_FILES = {
+    "Dockerfile.jinja": WEB_DOCKERFILE,
+    "requirements.txt.jinja": "requests==2.32.3\n",
+    ".dockerignore.jinja": ".git\n.env*\nsecrets/\n__pycache__/\n",
+    "app/main.py.jinja": '"""{{ svc.name }}."""\nPORT = {{ svc.port }}\n',
+}
+V2_FROM = ("FROM python:3.12-slim AS", "FROM python:3.13-slim AS")
+V2_COMPOSE_LINE = "# Reviewed for template set 2.0.0.\n"
+
+
+def make_sets(root: Path) -> tuple[Path, Path]:
+    """A test set v1 and a newer v2 (Dockerfile FROM lines and compose template changed)."""
+    bundled = bundled_root() / "default"
+    v1 = root / "v1"
+    shutil.copytree(bundled, v1, ignore=shutil.ignore_patterns("kinds"))
+    for kind in ("postgres", "redis"):
+        shutil.copytree(bundled / "kinds" / kind, v1 / "kinds" / kind)
+    web = v1 / "kinds" / "web"
+    (web / "files" / "app").mkdir(parents=True)
+    (web / "kind.yml").write_text(WEB_KIND)
+    for rel, text in WEB_FILES.items():
+        (web / "files" / rel).write_text(text)
+    v2 = root / "v2"
+    shutil.copytree(v1, v2)
+    manifest = v2 / "set.yml"
+    manifest.write_text(re.sub(r"(?m)^version: .*$", "version: 2.0.0", manifest.read_text()))
+    dockerfile = v2 / "kinds" / "web" / "files" / "Dockerfile.jinja"
+    dockerfile.write_text(dockerfile.read_text().replace(*V2_FROM))
+    compose = v2 / "project" / "docker-compose.yml.jinja"
+    compose.write_text(compose.read_text() + V2_COMPOSE_LINE)
+    return v1, v2
+
+
+def use_set(link: Path, target: Path) -> None:
+    """Point the project's template path at a set version (an upgrade in place)."""
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target, target_is_directory=True)
+
+
+def base_layout(template: Path) -> dict[str, Any]:
+    return {
+        "template": str(template),
+        "services": [
+            {"name": "api", "kind": "web", "port": 8000},
+            {"name": "worker", "kind": "web", "port": 8100},
+        ],
+    }
+
+
+def create(target: Path, data: dict[str, Any]) -> Path:
+    new_project(target, layouts.parse(data))
+    return target
+
+
+def files_of(root: Path, *, internal: bool = False) -> dict[str, bytes]:
+    """Every file below root (relative POSIX path -> bytes); `.dockergen/` only if asked."""
+    out: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and (internal or not rel.startswith(".dockergen/")):
+            out[rel] = path.read_bytes()
+    return out
+
+
+def without_secrets(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in files.items() if not k.startswith("secrets/")}
+
+
+@pytest.fixture(scope="session")
+def sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_sets(tmp_path_factory.mktemp("sets"))
+
+
+@pytest.fixture
+def template(tmp_path: Path, sets: tuple[Path, Path]) -> Path:
+    """This test's template path, pointing at v1; `use_set(template, sets[1])` upgrades it."""
+    link = tmp_path / "set"
+    use_set(link, sets[0])
+    return link
+
+
+@pytest.fixture
+def project(tmp_path: Path, template: Path) -> Path:
+    return create(tmp_path / "demo", base_layout(template))
+
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def expected_tree(tmp_path: Path, data: dict[str, Any]) -> dict[str, bytes]:
+    """What `new` writes for this layout, .dockergen/ included (secrets are random: left out)."""
+    target = create(tmp_path / "expected" / "demo", data)
+    return without_secrets(files_of(target, internal=True))
+
+
+# ------------------------------------------------------------------ no-op and identity
+
+
+def test_update_without_changes_writes_nothing(project: Path) -> None:
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in project.rglob("*")}
+    result = update_project(project)
+    assert not result.changed and not result.files
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in project.rglob("*")} == before
+
+
+def test_update_leaves_the_same_tree_as_new_for_the_same_layout(
+    tmp_path: Path, project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    use_set(template, sets[1])
+    update_project(project, edit=add_service("postgres", "db"))
+    data = base_layout(template)
+    data["services"].append({"name": "db", "kind": "postgres", "port": 5432})
+    data["project"] = "demo"
+    assert without_secrets(files_of(project, internal=True)) == expected_tree(tmp_path, data)
+    assert update_project(project).changed is False
+
+
+def test_second_update_after_a_merge_is_a_no_op(
+    project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER", "ENV TZ=UTC\nUSER"))
+    use_set(template, sets[1])
+    assert update_project(project).changed
+    assert not update_project(project).changed
+
+
+# ------------------------------------------------------------------ hand-edited dockergen.yml
+
+
+def test_hand_edited_layout_regenerates_and_keeps_the_users_text(project: Path) -> None:
+    layout_file = project / "dockergen.yml"
+    text = layout_file.read_text().replace("port: 8000", "port: 8050") + "# my note\n"
+    layout_file.write_text(text)
+    result = update_project(project)
+    assert layout_file.read_text() == text  # the input is never rewritten by a plain update
+    assert "EXPOSE 8050" in (project / "api" / "Dockerfile").read_text()
+    assert '"127.0.0.1:8050:8050"' in (project / "docker-compose.yml").read_text()
+    assert {f.path for f in result.files} >= {"api/Dockerfile", "docker-compose.yml"}
+    assert not update_project(project).changed
+
+
+def test_broken_layout_is_one_line_exit_2_and_nothing_written(project: Path) -> None:
+    (project / "dockergen.yml").write_text("services: [\n")
+    before = files_of(project, internal=True)
+    result = invoke("update", str(project))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "malformed YAML" in result.stderr
+    assert files_of(project, internal=True) == before
+
+
+def test_invalid_layout_names_the_field(project: Path) -> None:
+    (project / "dockergen.yml").write_text(
+        (project / "dockergen.yml").read_text().replace("kind: web\n  port: 8000", "kind: nope")
+    )
+    result = invoke("update", str(project))
+    assert result.exit_code == 2
+    assert "unknown kind 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: (p / ".dockergen" / "state.json").write_text("{"),
+        lambda p: (p / ".dockergen" / "base" / "docker-compose.yml").write_text("x"),
+        lambda p: (p / ".dockergen" / "base" / "api" / "Dockerfile").unlink(),
+        lambda p: shutil.rmtree(p / ".dockergen"),
+    ],
+    ids=["state-json", "pristine-changed", "pristine-missing", "no-state-dir"],
+)
+def test_corrupt_state_is_one_line_exit_2_and_nothing_written(
+    project: Path, damage: Callable[[Path], None]
+) -> None:
+    damage(project)
+    before = files_of(project, internal=True)
+    for args in (
+        ["update", str(project)],
+        ["diff", str(project)],
+        ["remove", "worker", "-p", str(project)],
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith("dockergen: ")
+        assert files_of(project, internal=True) == before
+
+
+# ------------------------------------------------------------------ --set
+
+
+def test_set_port_and_option(project: Path) -> None:
+    update_project(
+        project, edit=set_values(["services.api.port=8001", "options.syntax_line=false"])
+    )
+    data = yaml.safe_load((project / "dockergen.yml").read_text())
+    assert data["services"][0] == {"name": "api", "kind": "web", "port": 8001}
+    assert data["options"] == {"syntax_line": False}
+    dockerfile = (project / "api" / "Dockerfile").read_text()
+    assert "EXPOSE 8001" in dockerfile and "# syntax=" not in dockerfile
+    update_project(project, edit=set_values(["options.syntax_line="]))  # empty: back to default
+    assert "options" not in yaml.safe_load((project / "dockergen.yml").read_text())
+    assert (project / "api" / "Dockerfile").read_text().startswith("# syntax=")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("services.api.port", "use KEY=VALUE"),
+        ("services.nope.port=1", "no service named 'nope'"),
+        ("services.port=1", "use services.NAME.FIELD"),
+        ("colour=blue", "use services.NAME.FIELD"),
+        ("services.api.port=[1", "not a valid YAML scalar"),
+    ],
+)
+def test_set_rejects_bad_assignments(project: Path, assignment: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        update_project(project, edit=set_values([assignment]))
+
+
+def test_set_value_is_validated_like_the_file(project: Path) -> None:
+    before = files_of(project, internal=True)
+    result = invoke("update", str(project), "--set", "services.api.port=http")
+    assert result.exit_code == 2
+    assert "port must be a whole number" in result.stderr
+    result = invoke("update", str(project), "--set", "services.api.port=8100")
+    assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
+    assert files_of(project, internal=True) == before
+
+
+def test_rename_carries_edits_to_the_new_folder(project: Path) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER", "ENV TZ=UTC\nUSER"))
+    (project / "api" / "notes.txt").write_text("mine\n")
+    result = update_project(project, edit=set_values(["services.api.name=backend"]))
+    moved = (project / "backend" / "Dockerfile").read_text()
+    assert "ENV TZ=UTC\nUSER" in moved and 'image.title="demo-backend"' in moved
+    assert sorted(p.name for p in (project / "api").iterdir()) == ["notes.txt"]
+    by_path = {f.path: f for f in result.files}
+    assert by_path["backend/Dockerfile"].outcome is Outcome.MERGED
+    assert by_path["backend/Dockerfile"].moved_from == "api/Dockerfile"
+    assert not update_project(project).changed
+
+
+# ------------------------------------------------------------------ add / remove
+
+
+def test_add_database_wires_backends_and_creates_volume_and_secret(project: Path) -> None:
+    secrets_before = files_of(project / "secrets") if (project / "secrets").exists() else {}
+    result = invoke("add", "postgres", "--name", "db", "-p", str(project))
+    assert result.exit_code == 0, result.output
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    for backend in ("api", "worker"):
+        svc = compose["services"][backend]
+        assert svc["environment"]["DB_HOST"] == "db"
+        assert svc["environment"]["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
+        assert "db_password" in svc["secrets"]
+        assert svc["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert "db-data" in compose["volumes"]
+    secret = project / "secrets" / "db_password"
+    assert secret.stat().st_size > 20
+    assert (project / "secrets").stat().st_mode & 0o777 == 0o700
+    assert "secrets/db_password (new, random)" in result.stdout
+    assert not secrets_before
+    layout = yaml.safe_load((project / "dockergen.yml").read_text())
+    assert layout["services"][-1] == {"name": "db", "kind": "postgres", "port": 5432}
+
+    value = secret.read_bytes()
+    result = invoke("remove", "db", "-p", str(project))
+    assert result.exit_code == 0, result.output
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    assert "db" not in compose["services"]
+    assert "depends_on" not in compose["services"]["api"]
+    assert "volumes" not in compose
+    assert secret.read_bytes() == value  # never deleted: the data it guards may still exist
+    assert "secrets/db_password (its service is gone; kept)" in result.stdout
+
+
+def test_existing_secrets_are_never_overwritten(project: Path) -> None:
+    update_project(project, edit=add_service("postgres", "db"))
+    secret = project / "secrets" / "db_password"
+    secret.write_text("chosen-by-me")
+    update_project(project, edit=set_values(["services.api.port=8002"]))
+    assert secret.read_text() == "chosen-by-me"
+
+
+def test_add_default_name_and_port(project: Path) -> None:
+    update_project(project, edit=add_service("web"))
+    layout = yaml.safe_load((project / "dockergen.yml").read_text())
+    assert layout["services"][-1] == {"name": "web", "kind": "web", "port": 8001}
+    assert (project / "web" / "Dockerfile").is_file()
+    update_project(project, edit=add_service("web"))
+    assert (
+        yaml.safe_load((project / "dockergen.yml").read_text())["services"][-1]["name"] == "web-2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "nope"], "unknown kind 'nope'"),
+        (["add", "web", "--name", "api"], "a service named 'api' already exists"),
+        (["add", "web", "--name", "Bad_Name"], "invalid service name"),
+        (["add", "postgres", "--port", "6000"], "never published"),
+        (["remove", "nope"], "no service named 'nope'"),
+    ],
+)
+def test_add_remove_errors(project: Path, args: list[str], message: str) -> None:
+    before = files_of(project, internal=True)
+    result = invoke(*args, "-p", str(project))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert files_of(project, internal=True) == before
+
+
+def test_remove_the_last_service_is_refused(tmp_path: Path, template: Path) -> None:
+    project = create(
+        tmp_path / "solo", {"template": str(template), "services": [{"name": "a", "kind": "web"}]}
+    )
+    with pytest.raises(UsageError, match="only service"):
+        update_project(project, edit=remove_service("a"))
+
+
+def test_remove_keeps_edited_files_and_names_them(project: Path) -> None:
+    main_py = project / "worker" / "app" / "main.py"
+    main_py.write_text(main_py.read_text() + "print('mine')\n")
+    result = invoke("remove", "worker", "-p", str(project))
+    assert result.exit_code == 0, result.output
+    assert sorted(files_of(project / "worker")) == ["app/main.py"]
+    assert "kept      worker/app/main.py (no longer generated, but you edited it)" in result.stdout
+    assert "deleted   worker/Dockerfile" in result.stdout
+    assert "worker" not in (project / "docker-compose.yml").read_text()
+
+
+def test_remove_unedited_service_leaves_no_folder(project: Path) -> None:
+    update_project(project, edit=remove_service("worker"))
+    assert not (project / "worker").exists()
+    assert not (project / ".dockergen" / "base" / "worker").exists()
+
+
+# ------------------------------------------------------------------ dockergen.yml's comments
+
+COMMENTED = """\
+# yaml-language-server: $schema=.dockergen/dockergen.schema.json
+# Our team's stack. Ask Sam before changing ports.
+project: demo
+template: default
+
+services:
+# the public API
+- name: api
+  kind: web
+  port: 8000   # fixed: the proxy expects it
+# background jobs
+- name: worker
+  kind: web
+  port: 8100
+# end of services
+"""
+
+
+def _apply(edit: Any, text: str = COMMENTED) -> tuple[str, bool]:
+    old = yaml.safe_load(text)
+    new, renames = edit(old, None)
+    return rewrite_layout(text, old, new, renames)
+
+
+def test_rewrite_keeps_comments_of_untouched_entries() -> None:
+    text, kept = _apply(set_values(["services.worker.port=8200"]))
+    assert kept
+    assert text == COMMENTED.replace("port: 8100", "port: 8200")
+
+
+def test_rewrite_remove_drops_only_that_entry_and_its_comment() -> None:
+    text, _ = _apply(remove_service("worker"))
+    assert text == COMMENTED.replace(
+        "# background jobs\n- name: worker\n  kind: web\n  port: 8100\n", ""
+    )
+
+
+def test_rewrite_add_appends_an_entry_in_the_same_style() -> None:
+    old = yaml.safe_load(COMMENTED)
+    new = {**old, "services": [*old["services"], {"name": "db", "kind": "postgres", "port": 5432}]}
+    text, kept = rewrite_layout(COMMENTED, old, new, {})
+    assert kept
+    assert text == COMMENTED.replace(
+        "# end of services\n", "- name: db\n  kind: postgres\n  port: 5432\n# end of services\n"
+    ) or text == COMMENTED.replace(
+        "  port: 8100\n", "  port: 8100\n- name: db\n  kind: postgres\n  port: 5432\n"
+    )
+    assert yaml.safe_load(text) == new
+
+
+def test_rewrite_changed_entry_loses_only_its_inline_comment() -> None:
+    text, kept = _apply(set_values(["services.api.port=8001"]))
+    assert not kept
+    assert "# the public API\n- name: api\n  kind: web\n  port: 8001\n# background jobs" in text
+    assert text.startswith(COMMENTED[: COMMENTED.index("services:")])
+
+
+def test_rewrite_adds_options_before_services_and_keeps_indented_lists() -> None:
+    indented = COMMENTED.replace("\n- ", "\n  - ").replace("\n  kind", "\n    kind")
+    indented = indented.replace("\n  port", "\n    port")
+    text, _ = _apply(set_values(["options.syntax_line=false", "services.worker.port=9"]), indented)
+    assert yaml.safe_load(text)["options"] == {"syntax_line": False}
+    assert "options:\n  syntax_line: false\nservices:" in text
+    assert "  - name: worker\n    kind: web\n    port: 9\n" in text
+
+
+def test_rewrite_falls_back_to_a_dump_for_flow_style() -> None:
+    text = "{project: demo, services: [{name: api, kind: web}]}\n"
+    old = yaml.safe_load(text)
+    new = {**old, "services": [{"name": "api", "kind": "web", "port": 1}]}
+    out, kept = rewrite_layout(text, old, new, {})
+    assert yaml.safe_load(out) == new
+    assert kept  # there were no comments to lose
+
+
+# ------------------------------------------------------------------ conflicts, dry run, restore
+
+
+def _conflicting_edit(project: Path) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8000", "EXPOSE 9999"))
+
+
+def test_conflict_markers_listed_and_exit_1(project: Path) -> None:
+    _conflicting_edit(project)
+    result = invoke("update", "--project", str(project), "--set", "services.api.port=8001")
+    assert result.exit_code == 1, result.output
+    assert "CONFLICT  api/Dockerfile" in result.stdout
+    assert result.stderr.strip() == "dockergen: 1 file(s) have conflicts: api/Dockerfile"
+    text = (project / "api" / "Dockerfile").read_text()
+    assert "<<<<<<< yours\nEXPOSE 9999\n=======\nEXPOSE 8001\n>>>>>>> template\n" in text
+    # the pristine copy moved on: resolving and updating again is quiet
+    assert not update_project(project).changed
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(project: Path) -> None:
+    _conflicting_edit(project)
+    before = files_of(project, internal=True)
+    result = invoke("update", str(project), "--dry-run", "--set", "services.api.port=8001")
+    assert result.exit_code == 1
+    assert "--- a/docker-compose.yml\n+++ b/docker-compose.yml\n" in result.stdout
+    assert '-      - "127.0.0.1:8000:8000"\n+      - "127.0.0.1:8001:8001"\n' in result.stdout
+    assert "+<<<<<<< yours\n" in result.stdout
+    assert "Would update demo" in result.stdout
+    assert "would conflict: api/Dockerfile" in result.stderr
+    assert files_of(project, internal=True) == before
+    result = invoke("add", "postgres", "-p", str(project), "--dry-run")
+    assert result.exit_code == 0
+    assert "new secret secrets/postgres_password (random; not shown)" in result.stdout
+    assert files_of(project, internal=True) == before
+
+
+def test_deleted_file_stays_deleted_unless_restore(
+    project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    (project / "api" / "Dockerfile").unlink()
+    use_set(template, sets[1])
+    result = update_project(project)
+    assert not (project / "api" / "Dockerfile").exists()
+    assert (project / "worker" / "Dockerfile").is_file()
+    assert ("api/Dockerfile", Outcome.STILL_DELETED) in _pairs(result)
+    result = update_project(project, restore=True)
+    assert (project / "api" / "Dockerfile").read_bytes() == (
+        project / ".dockergen" / "base" / "api" / "Dockerfile"
+    ).read_bytes()
+    assert ("api/Dockerfile", Outcome.RESTORED) in _pairs(result)
+
+
+def _pairs(result: Any) -> list[tuple[str, Outcome]]:
+    return [(f.path, f.outcome) for f in result.files]
+
+
+def test_binary_conflict_keeps_yours_and_writes_the_template_beside_it(
+    tmp_path: Path, project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    # make the generated requirements.txt binary on both sides: v3 of the set ships other bytes
+    v3 = tmp_path / "v3"
+    shutil.copytree(sets[1], v3)
+    (v3 / "kinds" / "web" / "files" / "requirements.txt.jinja").write_bytes(b"\xff\xfe v3\n")
+    (project / "api" / "requirements.txt").write_bytes(b"\xff\xfe mine\n")
+    use_set(template, v3)
+    result = invoke("update", str(project))
+    assert result.exit_code == 1
+    assert (project / "api" / "requirements.txt").read_bytes() == b"\xff\xfe mine\n"
+    assert (project / "api" / "requirements.txt.dockergen-new").read_bytes() == b"\xff\xfe v3\n"
+    assert "requirements.txt.dockergen-new" in result.stdout
+    assert "<<<<<<<" not in result.stdout
+
+
+def test_user_file_where_the_template_adds_one(
+    tmp_path: Path, project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    v3 = tmp_path / "v3"
+    shutil.copytree(sets[0], v3)
+    (v3 / "kinds" / "web" / "files" / "Makefile.jinja").write_text("build:\n\tdocker build .\n")
+    (project / "api" / "Makefile").write_text("mine:\n\ttrue\n")
+    use_set(template, v3)
+    result = update_project(project)
+    assert (project / "api" / "Makefile").read_text() == "mine:\n\ttrue\n"
+    assert (project / "api" / "Makefile.dockergen-new").read_text().startswith("build:")
+    assert (project / "worker" / "Makefile").is_file()
+    assert result.conflicts == ["api/Makefile"]
+
+
+def test_mode_of_the_users_copy_is_kept(
+    project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.chmod(0o600)
+    use_set(template, sets[1])
+    update_project(project)
+    assert "3.13" in dockerfile.read_text()
+    assert dockerfile.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_file_in_the_way_of_a_new_folder_is_an_error_with_nothing_written(
+    project: Path,
+) -> None:
+    (project / "db").write_text("not a folder\n")
+    before = files_of(project, internal=True)
+    result = invoke("add", "web", "--name", "db", "-p", str(project))
+    assert result.exit_code == 2
+    assert "is a file where a generated folder belongs" in result.stderr
+    assert files_of(project, internal=True) == before
+
+
+# ------------------------------------------------------------------ diff (CI drift check)
+
+
+def test_diff_reports_pending_template_upgrade(
+    project: Path, template: Path, sets: tuple[Path, Path]
+) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# mine\n")  # hand edits are not drift
+    result = invoke("diff", str(project), "--exit-code")
+    assert result.exit_code == 0, result.output
+    assert "is up to date" in result.stdout
+    use_set(template, sets[1])
+    before = files_of(project, internal=True)
+    result = invoke("diff", str(project), "--exit-code")
+    assert result.exit_code == 1
+    assert "template set default 1.0.0 -> 2.0.0" in result.stdout
+    assert "  M api/Dockerfile" in result.stdout
+    assert "-FROM python:3.12-slim AS build\n+FROM python:3.13-slim AS build\n" in result.stdout
+    assert "update is pending" in result.stderr
+    assert invoke("diff", str(project)).exit_code == 0  # without --exit-code: informational
+    assert files_of(project, internal=True) == before
+
+
+def test_diff_sees_a_hand_edited_layout(project: Path) -> None:
+    layout_file = project / "dockergen.yml"
+    layout_file.write_text(layout_file.read_text().replace("port: 8100", "port: 8101"))
+    result = invoke("diff", "--exit-code", "--project", str(project))
+    assert result.exit_code == 1
+    assert "  M worker/Dockerfile" in result.stdout and "  M dockergen.yml" in result.stdout
+
+
+# ------------------------------------------------------------------ git, locking, --ask
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_dirty_git_tree_is_a_warning_not_an_error(project: Path) -> None:
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    (project / "README.md").write_text("my readme\n")
+    result = invoke("update", str(project), "--set", "services.api.port=8001")
+    assert result.exit_code == 0, result.output
+    assert "warning: the git tree has uncommitted changes" in result.stdout
+
+
+def test_no_git_on_path_is_fine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = update_project(project, edit=set_values(["services.api.port=8001"]))
+    assert result.changed and not result.warnings
+
+
+def test_a_second_dockergen_on_the_same_project_is_refused(project: Path) -> None:
+    fd = os.open(project / ".dockergen", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(StateError, match="another dockergen command"):
+            update_project(project)
+    finally:
+        os.close(fd)
+
+
+def test_ask_prefills_the_interview(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake(tset: Any, name: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        seen["previous"], seen["name"] = previous, name
+        return {**(previous or {}), "services": [{"name": "api", "kind": "web", "port": 8000}]}
+
+    monkeypatch.setattr("scaffold.interview.interview", fake)
+    monkeypatch.setattr("scaffold.cli._stdin_is_tty", lambda: True)
+    result = invoke("update", str(project), "--ask")
+    assert result.exit_code == 0, result.output
+    assert [s["name"] for s in seen["previous"]["services"]] == ["api", "worker"]
+    assert seen["name"] == "demo"
+    assert not (project / "worker").exists()
+
+
+def test_ask_without_a_terminal_is_a_usage_error(project: Path) -> None:
+    result = invoke("update", str(project), "--ask")
+    assert result.exit_code == 2 and "no terminal" in result.stderr
+
+
+def test_update_in_the_current_directory(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    result = invoke("update")
+    assert result.exit_code == 0 and "demo is up to date" in result.stdout
+    result = invoke("update", "elsewhere", "--project", str(project))
+    assert result.exit_code == 2 and "give the project directory once" in result.stderr
