@@ -94,7 +94,11 @@ class ValidateResult:
 
 
 def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
-    """Layouts covering every kind: all of them at once, then each built kind on its own."""
+    """Layouts covering every kind and the context each template branches on.
+
+    All kinds at once (backends wired to every database); the built kinds without any database
+    (no connections); the frontends alone (no upstream backend).
+    """
     everything: list[dict[str, Any]] = []
     taken: set[str] = set()
     for category in ("frontend", "backend", "database"):
@@ -103,12 +107,21 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
             while name in taken:
                 name, n = f"{kind.default_name}-{n}", n + 1
             taken.add(name)
-            everything.append({"name": name, "kind": kind.name})
+            everything.append({"name": name, "kind": kind.name, "category": category})
     answers = {q.name: q.placeholder() for q in tset.questions}
-    samples = [("all-kinds", {"services": everything, "answers": answers})]
-    built = [s for s in everything if tset.builds(s["kind"])]
-    if len(everything) > 1:
-        samples += [(f"only-{s['kind']}", {"services": [s], "answers": answers}) for s in built]
+    groups = [
+        ("all-kinds", everything),
+        ("no-databases", [s for s in everything if s["category"] != "database"]),
+        ("frontends-only", [s for s in everything if s["category"] == "frontend"]),
+    ]
+    samples: list[tuple[str, dict[str, Any]]] = []
+    seen: list[list[dict[str, Any]]] = []
+    for name, services in groups:
+        if not services or services in seen:
+            continue
+        seen.append(services)
+        entries = [{"name": s["name"], "kind": s["kind"]} for s in services]
+        samples.append((name, {"services": entries, "answers": answers}))
     return samples
 
 

@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -239,10 +238,45 @@ def parse_dockerfile(text: str) -> list[Instruction]:
 
 
 def _words(args: str) -> list[str]:
-    try:
-        return shlex.split(args, posix=True)
-    except ValueError:
-        return args.split()
+    """Split like Docker's shell-word lexer (LABEL, ARG): quotes and backslash escapes."""
+    words: list[str] = []
+    cur: list[str] = []
+    in_word = False
+    quote: str | None = None
+    i = 0
+    while i < len(args):
+        c = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if quote == "'":
+            if c == "'":
+                quote = None
+            else:
+                cur.append(c)
+        elif quote == '"':
+            if c == '"':
+                quote = None
+            elif c == "\\" and nxt is not None and nxt in '"$\\':
+                cur.append(nxt)
+                i += 1
+            else:
+                cur.append(c)
+        elif c.isspace():
+            if in_word:
+                words.append("".join(cur))
+                cur, in_word = [], False
+        else:
+            in_word = True
+            if c in "'\"":
+                quote = c
+            elif c == "\\" and nxt is not None:
+                cur.append(nxt)
+                i += 1
+            else:
+                cur.append(c)
+        i += 1
+    if in_word:
+        words.append("".join(cur))
+    return words
 
 
 def _substitute(text: str, variables: Mapping[str, str]) -> str:

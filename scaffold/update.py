@@ -51,12 +51,18 @@ def _find(raw: dict[str, Any], name: str) -> dict[str, Any]:
     raise UsageError(f"no service named {name!r}; the services are: {names}")
 
 
+_SECTIONS = ("options", "answers")  # mappings whose keys --set addresses as SECTION.KEY
+_SCALARS = ("project", "template", "template_ref")
+
+
 def set_values(assignments: list[str]) -> LayoutEdit:
-    """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, project or template.
+    """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
+    project / template / template_ref.
 
     VALUE is a YAML scalar (8001, false, text); an empty VALUE removes the key, back to its
     default. Setting services.NAME.name renames the service and carries its files' edits over.
     """
+    forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
 
     def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
         new = copy.deepcopy(raw)
@@ -75,20 +81,19 @@ def set_values(assignments: list[str]) -> LayoutEdit:
                 if name == "name" and isinstance(value, str):
                     origin = next((o for o, n in renames.items() if n == path[1]), path[1])
                     renames[origin] = value
-            elif path[0] == "options" and len(path) == 2:
-                target, name = new.setdefault("options", {}), path[1]
-            elif len(path) == 1 and path[0] in ("project", "template"):
+            elif path[0] in _SECTIONS and len(path) == 2:
+                target, name = new.setdefault(path[0], {}), path[1]
+            elif len(path) == 1 and path[0] in _SCALARS:
                 target, name = new, path[0]
             else:
-                raise UsageError(
-                    f"--set {key!r}: use services.NAME.FIELD, options.FIELD, project or template"
-                )
+                raise UsageError(f"--set {key!r}: use {forms}")
             if value is None:
                 target.pop(name, None)
             else:
                 target[name] = value
-        if new.get("options") == {}:
-            new.pop("options")
+        for section in _SECTIONS:
+            if new.get(section) == {}:
+                new.pop(section)
         return new, {o: n for o, n in renames.items() if o != n}
 
     return edit
@@ -556,7 +561,8 @@ def update_project(
         layout_text: bytes | None = None
         comments_kept = True
         if edit is not None:
-            new_raw, renames = edit(raw, load_template_set(raw.get("template")))
+            current = load_template_set(raw.get("template"), raw.get("template_ref"))
+            new_raw, renames = edit(raw, current)
             parse(new_raw)
             if new_raw != raw:
                 new_text, comments_kept = rewrite_layout(text, raw, new_raw, renames)

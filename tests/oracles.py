@@ -440,29 +440,36 @@ def dockerignore(context_dir: Path, dockerfile: str = "Dockerfile") -> list[str]
         if dockerfile_path.is_file():
             text = dockerfile_path.read_text(encoding="utf-8")
             for ins in parse_dockerfile(text):
-                for source in copy_sources(ins):
-                    findings += _check_source(where, ins, source, original, kept)
+                sources = copy_sources(ins)
+                label = f"{dockerfile_path}:{ins.line}: {ins.keyword}"
+                matches = {src: _source_files(src, original) for src in sources}
+                if sources and not any(m is None or m for m in matches.values()):
+                    findings.append(f"{label}: no source is in the build context ({sources})")
+                    continue
+                for src, matched in matches.items():
+                    if matched is None:
+                        continue  # `.`: the whole (filtered) context
+                    if not matched and not any(c in src for c in "*?["):
+                        findings.append(f"{label} source {src!r} is not in the build context")
+                    # a wildcard matching nothing (`COPY go.mod go.sum* ./`) is an optional file
+                    excluded = sorted(matched - kept)
+                    if excluded:
+                        findings.append(
+                            f"{label} source {src!r}: .dockerignore excludes "
+                            f"{', '.join(excluded[:5])}"
+                        )
     return findings
 
 
-def _check_source(
-    where: Path, ins: Instruction, source: str, original: set[str], kept: set[str]
-) -> list[str]:
+def _source_files(source: str, files: set[str]) -> set[str] | None:
+    """Context files a COPY/bind source names (None for the whole context)."""
     rel = PurePosixPath(source.lstrip("/")).as_posix()
     rel = "" if rel in (".", "") else rel.removeprefix("./")
-    label = f"{where.parent / 'Dockerfile'}:{ins.line}: {ins.keyword} source {source!r}"
     if rel == "":
-        return []  # the whole (filtered) context
+        return None
     if any(c in rel for c in "*?["):
-        matched = {f for f in original if fnmatch.fnmatchcase(f, rel)}
-    else:
-        matched = {f for f in original if f == rel or f.startswith(rel + "/")}
-    if not matched:
-        return [f"{label} is not in the build context"]
-    missing = sorted(matched - kept)
-    if missing:
-        return [f"{label}: .dockerignore excludes {', '.join(missing[:5])}"]
-    return []
+        return {f for f in files if fnmatch.fnmatchcase(f, rel)}
+    return {f for f in files if f == rel or f.startswith(rel + "/")}
 
 
 # ------------------------------------------------------------------------ our security rules

@@ -300,9 +300,22 @@ def test_dockerignore_finds_excluded_copy_source(tmp_path: Path):
 
 
 def test_dockerignore_finds_copy_source_missing_from_context(tmp_path: Path):
-    dockerfile = GOOD_DOCKERFILE.replace("COPY app/ ./app/", "COPY src/ ./src/")
+    dockerfile = GOOD_DOCKERFILE.replace("COPY app/ ./app/", "COPY src/ app/ ./src/")
     findings = oracles.dockerignore(make_context(tmp_path / "c", GOOD_IGNORE, dockerfile))
-    assert any("'src/' is not in the build context" in f for f in findings)
+    assert any("COPY source 'src/' is not in the build context" in f for f in findings)
+    dockerfile = GOOD_DOCKERFILE.replace("COPY app/ ./app/", "COPY src/ ./src/")
+    findings = oracles.dockerignore(make_context(tmp_path / "d", GOOD_IGNORE, dockerfile))
+    assert any("no source is in the build context (['src/'])" in f for f in findings)
+
+
+def test_dockerignore_optional_wildcard_source(tmp_path: Path):
+    """`COPY requirements.txt constraints*.txt ./` builds while constraints are absent, but a
+    COPY whose every source matches nothing fails the build."""
+    ok = GOOD_DOCKERFILE.replace("COPY requirements.txt ./", "COPY requirements.txt c*.txt ./")
+    assert_no_findings(oracles.dockerignore(make_context(tmp_path / "ok", GOOD_IGNORE, ok)))
+    bad = GOOD_DOCKERFILE.replace("COPY requirements.txt ./", "COPY c*.txt ./")
+    findings = oracles.dockerignore(make_context(tmp_path / "bad", GOOD_IGNORE, bad))
+    assert any("no source is in the build context" in f for f in findings), findings
 
 
 def test_dockerignore_missing_file(tmp_path: Path):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import oracles
@@ -57,7 +57,14 @@ def valid_layouts(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# No shrinking: each example costs subprocesses (hadolint, compose) and the failing layout is
+# printed as found; the per-kind tests in test_oracles.py already point at the culprit.
+@settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=valid_layouts())
 def test_any_valid_layout_passes_every_oracle(data: dict[str, Any]):
     with tempfile.TemporaryDirectory(prefix="dockergen-prop-") as tmp:

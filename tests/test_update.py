@@ -100,11 +100,10 @@ def make_sets(root: Path) -> tuple[Path, Path]:
     return v1, v2
 
 
-def use_set(link: Path, target: Path) -> None:
-    """Point the project's template path at a set version (an upgrade in place)."""
-    if link.is_symlink():
-        link.unlink()
-    link.symlink_to(target, target_is_directory=True)
+def use_set(template: Path, version: Path) -> None:
+    """Put a set version at the project's template path: an upgrade in place."""
+    shutil.rmtree(template, ignore_errors=True)
+    shutil.copytree(version, template)
 
 
 def base_layout(template: Path) -> dict[str, Any]:
@@ -136,6 +135,12 @@ def without_secrets(files: dict[str, bytes]) -> dict[str, bytes]:
     return {k: v for k, v in files.items() if not k.startswith("secrets/")}
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sets from a folder are materialised in dockergen's cache: keep it out of $HOME."""
+    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
 @pytest.fixture(scope="session")
 def sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_sets(tmp_path_factory.mktemp("sets"))
@@ -143,10 +148,9 @@ def sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def template(tmp_path: Path, sets: tuple[Path, Path]) -> Path:
-    """This test's template path, pointing at v1; `use_set(template, sets[1])` upgrades it."""
-    link = tmp_path / "set"
-    use_set(link, sets[0])
-    return link
+    """This test's template folder, holding v1; `use_set(template, sets[1])` upgrades it."""
+    use_set(tmp_path / "set", sets[0])
+    return tmp_path / "set"
 
 
 @pytest.fixture
@@ -505,7 +509,11 @@ def test_conflict_markers_listed_and_exit_1(project: Path) -> None:
     assert "CONFLICT  api/Dockerfile" in result.stdout
     assert result.stderr.strip() == "dockergen: 1 file(s) have conflicts: api/Dockerfile"
     text = (project / "api" / "Dockerfile").read_text()
-    assert "<<<<<<< yours\nEXPOSE 9999\n=======\nEXPOSE 8001\n>>>>>>> template\n" in text
+    health = 'HEALTHCHECK CMD ["python", "-m", "app.health", "{}"]\n'
+    assert (
+        f"<<<<<<< yours\nEXPOSE 9999\n{health.format(8000)}"
+        f"=======\nEXPOSE 8001\n{health.format(8001)}>>>>>>> template\n"
+    ) in text
     # the pristine copy moved on: resolving and updating again is quiet
     assert not update_project(project).changed
 
@@ -548,20 +556,22 @@ def _pairs(result: Any) -> list[tuple[str, Outcome]]:
 
 
 def test_binary_conflict_keeps_yours_and_writes_the_template_beside_it(
-    tmp_path: Path, project: Path, template: Path, sets: tuple[Path, Path]
+    tmp_path: Path, template: Path, sets: tuple[Path, Path]
 ) -> None:
-    # make the generated requirements.txt binary on both sides: v3 of the set ships other bytes
-    v3 = tmp_path / "v3"
-    shutil.copytree(sets[1], v3)
-    (v3 / "kinds" / "web" / "files" / "requirements.txt.jinja").write_bytes(b"\xff\xfe v3\n")
-    (project / "api" / "requirements.txt").write_bytes(b"\xff\xfe mine\n")
-    use_set(template, v3)
+    png = b"\x89PNG\r\n\x1a\n\x00\xff"
+    logo = template / "kinds" / "web" / "files" / "logo.png"  # no .jinja: copied as bytes
+    logo.write_bytes(png + b"v1")
+    project = create(tmp_path / "demo", base_layout(template))
+    (project / "api" / "logo.png").write_bytes(png + b"mine")
+    logo.write_bytes(png + b"v2")
     result = invoke("update", str(project))
     assert result.exit_code == 1
-    assert (project / "api" / "requirements.txt").read_bytes() == b"\xff\xfe mine\n"
-    assert (project / "api" / "requirements.txt.dockergen-new").read_bytes() == b"\xff\xfe v3\n"
-    assert "requirements.txt.dockergen-new" in result.stdout
+    assert (project / "api" / "logo.png").read_bytes() == png + b"mine"
+    assert (project / "api" / "logo.png.dockergen-new").read_bytes() == png + b"v2"
+    assert (project / "worker" / "logo.png").read_bytes() == png + b"v2"  # unedited: replaced
+    assert "template's version is in api/logo.png.dockergen-new" in result.stdout
     assert "<<<<<<<" not in result.stdout
+    assert result.stderr == "dockergen: 1 file(s) have conflicts: api/logo.png\n"
 
 
 def test_user_file_where_the_template_adds_one(
@@ -644,7 +654,7 @@ def test_dirty_git_tree_is_a_warning_not_an_error(project: Path) -> None:
     _git(project, "init", "-q")
     _git(project, "add", "-A")
     _git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
-    (project / "README.md").write_text("my readme\n")
+    (project / "notes.txt").write_text("not committed\n")
     result = invoke("update", str(project), "--set", "services.api.port=8001")
     assert result.exit_code == 0, result.output
     assert "warning: the git tree has uncommitted changes" in result.stdout

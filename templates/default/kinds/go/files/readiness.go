@@ -153,7 +153,8 @@ func postgresStartup(conn net.Conn, db database, _ string) error {
 		return fmt.Errorf("postgres: truncated startup reply: %w", err)
 	}
 	if header[0] == 'R' {
-		if len(reply) >= 4 && binary.BigEndian.Uint32(reply) == 0 { // AuthenticationOk: no password needed; log out
+		// AuthenticationOk (the server asks no password, e.g. trust): log out properly.
+		if len(reply) >= 4 && binary.BigEndian.Uint32(reply) == 0 {
 			_, err := conn.Write([]byte{'X', 0, 0, 0, 4})
 			return err
 		}

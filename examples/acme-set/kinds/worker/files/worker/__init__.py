@@ -1,0 +1,1 @@
+"""A background worker: runs `work()` every $WORKER_INTERVAL seconds until stopped."""
