@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-
 from projects import generate, skip_unless_kinds
 
 # tests/golden/*/expected/ holds generated projects (starter apps may ship test_*.py files):

@@ -34,9 +34,7 @@ NO_DAEMON = "unix:///nonexistent/docker.sock"
 # The compose-spec schema is taken from a pinned dclint release so runs are reproducible and work
 # offline once cached; DOCKERGEN_DCLINT_SPEC overrides it (e.g. "dclint" for the newest).
 DCLINT_SPEC = os.environ.get("DOCKERGEN_DCLINT_SPEC", "dclint@3.1.0")
-CACHE_DIR = Path(
-    os.environ.get("DOCKERGEN_TEST_CACHE", Path.home() / ".cache" / "dockergen-tests")
-)
+CACHE_DIR = Path(os.environ.get("DOCKERGEN_TEST_CACHE", Path.home() / ".cache" / "dockergen-tests"))
 
 # The official images' data directories (security-rules.md, "Persistence").
 DATABASE_DATA_DIRS = {
@@ -173,9 +171,7 @@ def copy_sources(ins: Instruction) -> list[str]:
     if ins.keyword == "RUN":
         sources = []
         for mount in flags.get("mount", []):
-            opts = dict(
-                kv.partition("=")[::2] for kv in mount.split(",") if "=" in kv
-            )
+            opts = dict(kv.partition("=")[::2] for kv in mount.split(",") if "=" in kv)
             if opts.get("type", "bind") == "bind" and "from" not in opts:
                 sources.append(opts.get("source") or opts.get("src") or ".")
         return sources
@@ -215,7 +211,8 @@ def hadolint(path: Path) -> list[str]:
         text = " ".join((proc.stdout + proc.stderr).split())
         return [f"{path}: hadolint failed (exit {proc.returncode}): {text}"]
     findings = [
-        f"{path}:{r.get('line')}: {r.get('code')} ({r.get('level')}): {r.get('message')}"
+        f"{path}:{r.get('line')}: {r.get('code')} ({r.get('level')}): "
+        + " ".join(str(r.get("message")).split())
         for r in results
     ]
     if proc.returncode != 0 and not findings:
@@ -698,13 +695,13 @@ def security(project_dir: Path) -> list[str]:
         for kind, source, target in _volume_mounts(svc.get("volumes")):
             if "docker.sock" in f"{source} {target}":
                 findings.append(f"{at}: mounts the Docker socket")
-            if kind == "bind" and source and source.rstrip("/") in SENSITIVE_HOST_PATHS + ("",):
-                findings.append(f"{at}: bind-mounts host path {source}")
-            if kind == "bind" and source and source.startswith(SENSITIVE_HOST_PATHS[1:]):
+            if kind == "bind" and source and _sensitive_host_path(source):
                 findings.append(f"{at}: bind-mounts host path {source}")
         depends = svc.get("depends_on") or {}
         if isinstance(depends, list):
-            findings += [f"{at}: depends_on {d} without condition: service_healthy" for d in depends]
+            findings += [
+                f"{at}: depends_on {d} without condition: service_healthy" for d in depends
+            ]
         else:
             for dep, spec in depends.items():
                 if (spec or {}).get("condition") != "service_healthy":
@@ -729,7 +726,9 @@ def security(project_dir: Path) -> list[str]:
         if "build" in svc:
             build = svc["build"]
             context = build if isinstance(build, str) else (build or {}).get("context", ".")
-            name_df = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+            name_df = (
+                "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+            )
             dockerfile = project_dir / context / name_df
             if not dockerfile.is_file():
                 findings.append(f"{at}: {dockerfile} does not exist")
@@ -748,6 +747,13 @@ def security(project_dir: Path) -> list[str]:
             findings += _check_database(at, svc, engine, networks, volumes)
     findings += _secret_leaks(project_dir)
     return findings
+
+
+def _sensitive_host_path(source: str) -> bool:
+    path = os.path.normpath(source)
+    return path == "/" or any(
+        path == p or path.startswith(p + "/") for p in SENSITIVE_HOST_PATHS if p != "/"
+    )
 
 
 def _has_healthcheck(dockerfile: Path) -> bool:
@@ -827,7 +833,9 @@ def build_contexts(project_dir: Path) -> list[tuple[str, Path, str]]:
         if build is None:
             continue
         context = build if isinstance(build, str) else build.get("context", ".")
-        dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        dockerfile = (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
         result.append((name, (Path(project_dir) / context).resolve(), dockerfile))
     return result
 

@@ -57,9 +57,7 @@ def services(*specs: str | tuple[str, str] | tuple[str, str, int]) -> list[dict[
     return out
 
 
-def generate(
-    target: Path, data: dict[str, Any], *, force: bool = False
-) -> NewResult:
+def generate(target: Path, data: dict[str, Any], *, force: bool = False) -> NewResult:
     """Validate raw layout data and generate it into `target` through the library API."""
     return new_project(target, layouts.parse(data), force=force)
 

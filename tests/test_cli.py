@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import typer.main
 import yaml
+from projects import default_set, skip_unless_kinds, staging_leftovers, tree
 from typer.testing import CliRunner, Result
 
-from projects import default_set, skip_unless_kinds, staging_leftovers, tree
 from scaffold import __version__
 from scaffold.cli import app
 
@@ -141,14 +141,27 @@ def test_new_layout_file_project_name_wins(cwd: Path):
 def test_new_per_category_flags(cwd: Path):
     skip_unless_kinds({"services": [{"kind": "static"}, {"kind": "go"}, {"kind": "fastapi"}]})
     result = invoke(
-        "new", "p", "--frontend", "static", "--backend", "go:gw", "-b", "fastapi",
-        "--database", "redis:cache", "-d", "postgres",
+        "new",
+        "p",
+        "--frontend",
+        "static",
+        "--backend",
+        "go:gw",
+        "-b",
+        "fastapi",
+        "--database",
+        "redis:cache",
+        "-d",
+        "postgres",
     )
     assert result.exit_code == 0, result.output
     tset = default_set()
     assert list(services_of(cwd / "p")) == [
-        tset.kinds["static"].default_name, "gw", tset.kinds["fastapi"].default_name,
-        "cache", "postgres",
+        tset.kinds["static"].default_name,
+        "gw",
+        tset.kinds["fastapi"].default_name,
+        "cache",
+        "postgres",
     ]
 
 
@@ -190,6 +203,15 @@ def test_new_refuses_non_empty_directory(cwd: Path):
     line = assert_one_line_error(invoke("new", "p", "-d", "postgres"))
     assert line == f"dockergen: {cwd / 'p'} is not empty (pass --force to write into it)"
     assert tree(cwd) == before
+
+
+def test_new_refuses_an_existing_project(cwd: Path, make_project):
+    project = make_project({"services": [{"name": "db", "kind": "postgres"}]}, name="p")
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    line = assert_one_line_error(invoke("new", "p", "--database", "redis"))
+    assert line.endswith("is not empty (pass --force to write into it)")
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+    assert staging_leftovers(cwd) == []
 
 
 def test_new_force_writes_into_non_empty_directory(cwd: Path):
@@ -328,7 +350,12 @@ def script(venv_bin: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLUMNS")}
     return subprocess.run(
         [str(venv_bin / "dockergen"), *args],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        timeout=60,
     )
 
 
@@ -375,3 +402,19 @@ def test_script_usage_errors_are_one_line(venv_bin: Path, tmp_path: Path, args: 
     assert list(tmp_path.iterdir()) == []
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("dockergen: ")
+
+
+def test_script_new_dot_in_empty_directory(venv_bin: Path, tmp_path: Path):
+    """`mkdir shop && cd shop && dockergen new .`: the project lands in that very directory.
+
+    Today the empty target is removed and replaced by a rename, so the caller's working
+    directory is deleted under it and the report crashes (see the report's bug 3).
+    """
+    here = tmp_path / "shop"
+    here.mkdir()
+    inode = here.stat().st_ino
+    proc = script(venv_bin, "new", ".", "-d", "postgres", cwd=here)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert here.stat().st_ino == inode, "the directory was replaced, not filled"
+    assert layout_of(here)["project"] == "shop"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from projects import default_set, tree
 
 pexpect = pytest.importorskip("pexpect", reason="pexpect is a test extra: pip install -e .[test]")
@@ -182,3 +181,71 @@ def test_declining_the_summary_writes_nothing(venv_bin: Path, tmp_path: Path):
     assert "nothing was written" in output
     assert "Traceback" not in output
     assert tree(tmp_path) == set()
+
+
+# ------------------------------------------------------------- the interview's own validation
+
+
+class ScriptedQuestion:
+    """Stands in for a questionary question: answers from a script, validated like a user's
+    input (a rejected answer is retried with the next scripted one, as a user would)."""
+
+    def __init__(self, script: dict[str, list], message: str, **kwargs) -> None:
+        self.script, self.message, self.kwargs = script, message, kwargs
+
+    def unsafe_ask(self):
+        key = next(k for k in self.script if k in self.message)
+        tries = self.script[key]
+        validate = self.kwargs.get("validate")
+        while tries:
+            value = tries.pop(0)
+            value = self.kwargs.get("default") if value is None else value
+            if validate is None or validate(value) is True:
+                return value
+        raise AssertionError(f"every scripted answer to {self.message!r} was rejected")
+
+
+def scripted(monkeypatch: pytest.MonkeyPatch, script: dict[str, list]) -> None:
+    import questionary
+
+    for name in ("select", "text", "checkbox", "confirm"):
+        monkeypatch.setattr(
+            questionary, name, lambda message, _s=script, **kw: ScriptedQuestion(_s, message, **kw)
+        )
+
+
+def test_interview_refuses_a_port_already_taken(monkeypatch: pytest.MonkeyPatch):
+    """Typing a port an earlier service already has must be refused at the prompt, not after
+    the summary was confirmed (today normalise() fails then: see the report's bug 4)."""
+    from projects import skip_unless_kinds
+    from scaffold import layout as layouts
+    from scaffold.interview import interview
+
+    skip_unless_kinds({"services": [{"kind": "react"}, {"kind": "fastapi"}]})
+    scripted(
+        monkeypatch,
+        {
+            "Frontend?": ["react"],
+            "frontend service name": [None],
+            "Add a backend?": ["fastapi"],
+            "backend service name": [None],
+            "Add another backend?": ["done"],
+            "Databases?": [["postgres"]],
+            "port for frontend": ["9000"],
+            "port for api": ["9000", "9001"],
+            "Create": [True],
+        },
+    )
+    tset = default_set()
+    data = interview(tset, "myapp")
+    layout = layouts.normalise(layouts.parse(data), tset, project="myapp")
+    assert [s.port for s in layout.services] == [9000, 9001, 5432]
+
+
+@pytest.mark.parametrize("text", ["²", "¹²³", "٣٠٠٠"])
+def test_port_prompt_survives_non_ascii_digits(text: str):
+    """str.isdigit() accepts '²', which int() rejects: the validator must answer, not crash."""
+    from scaffold.interview import _port_validator
+
+    result = _port_validator(text)
+    assert result is True or isinstance(result, str)

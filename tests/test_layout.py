@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from projects import default_set, staging_leftovers, tree
+
 from scaffold import layout as layouts
 from scaffold.api import new_project
 from scaffold.errors import LayoutError
@@ -37,8 +37,10 @@ def fake_set() -> TemplateSet:
         "sql": kind("sql", "database", 5432, image="sql:1"),
     }
     return TemplateSet(
-        manifest=SetManifest(name="fake", version="0"), root=Path("/nonexistent"),
-        kinds=kinds, source="fake",
+        manifest=SetManifest(name="fake", version="0"),
+        root=Path("/nonexistent"),
+        kinds=kinds,
+        source="fake",
     )
 
 
@@ -232,7 +234,10 @@ def test_to_yaml_round_trips(tmp_path: Path):
             {"services": [svc("a", "py")], "options": {"bogus": 1}},
             "dockergen.yml: options.bogus: unknown field",
         ),
-        ({"services": [svc("a", "py")], "options": []}, "dockergen.yml: options: must be a mapping"),
+        (
+            {"services": [svc("a", "py")], "options": []},
+            "dockergen.yml: options: must be a mapping",
+        ),
         ([], "dockergen.yml: expected a mapping with a 'services' list"),
         ("services", "dockergen.yml: expected a mapping with a 'services' list"),
         (None, "dockergen.yml: expected a mapping with a 'services' list"),
@@ -333,7 +338,9 @@ def test_no_project_name_at_all():
 
 def test_from_choices_numbers_repeated_kinds():
     data = layouts.from_choices(
-        frontend=None, backends=[], databases=["postgres", "postgres", "redis:cache"],
+        frontend=None,
+        backends=[],
+        databases=["postgres", "postgres", "redis:cache"],
         tset=default_set(),
     )
     assert data == {

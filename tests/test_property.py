@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import oracles
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-import oracles
 from projects import assert_no_findings, default_set, generate, tree
+
 from scaffold import layout as layouts
 from scaffold.api import new_project
 from scaffold.errors import LayoutError
