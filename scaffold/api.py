@@ -75,7 +75,7 @@ def new_project(
             ),
         )
         files = sorted(tree_files(rendered))
-        created = ensure_secrets(context, out)
+        created = ensure_secrets(context, out, existing=target)
         place_new(out, target)
     return NewResult(target=target, layout=layout, files=files, secrets=created, context=context)
 

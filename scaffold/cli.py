@@ -267,6 +267,20 @@ ProjectOption = Annotated[
     Path | None,
     typer.Option("--project", "-p", help="The project directory (default: the current one)."),
 ]
+ProjectArgument = Annotated[
+    Path | None, typer.Argument(help="The project directory (default: the current one).")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
+]
+UpdateTrustOption = Annotated[
+    bool, typer.Option("--trust", help="Let a template set from a path or URL run code.")
+]
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(f"dockergen: {line}", err=True)
 
 
 def _project(argument: Path | None, option: Path | None) -> Path:
@@ -281,9 +295,7 @@ def _project(argument: Path | None, option: Path | None) -> Path:
 @app.command()
 @handled
 def update(
-    directory: Annotated[
-        Path | None, typer.Argument(help="The project directory (default: the current one).")
-    ] = None,
+    directory: ProjectArgument = None,
     project: ProjectOption = None,
     ask: Annotated[
         bool, typer.Option("--ask", help="Ask about the services again, answers prefilled.")
@@ -292,17 +304,23 @@ def update(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Change dockergen.yml: services.NAME.port=8001, services.NAME.name=NEW (rename), "
-            "options.syntax_line=false, template=PATH; empty VALUE = default. Repeatable.",
+            help="Change dockergen.yml: services.NAME.port=8001, services.NAME.name=NEW "
+            "(rename), options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
+            "VALUE means the default. Repeatable.",
             metavar="KEY=VALUE",
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
-    ] = False,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--answer", "-a", help="Answer a template set question; repeatable.", metavar="K=V"
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
     restore: Annotated[
         bool, typer.Option("--restore", help="Bring back generated files you deleted.")
     ] = False,
+    trust: UpdateTrustOption = False,
 ) -> None:
     """Regenerate from dockergen.yml (and a newer template set), keeping your edits.
 
@@ -313,16 +331,17 @@ def update(
     from scaffold.update import set_values, update_project, update_report
 
     root = _project(directory, project)
-    if ask and assignments:
-        raise UsageError("use --ask or --set, not both")
+    if ask and (assignments or answer):
+        raise UsageError("use --ask or --set/--answer, not both")
     edit = None
     if ask:
         if not _stdin_is_tty():
             raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
         edit = ask_edit(root.absolute().name)
-    elif assignments:
-        edit = set_values(assignments)
-    result = update_project(root, edit=edit, dry_run=dry_run, restore=restore)
+    elif assignments or answer:
+        edit = set_values(assignments or [], answers=answer or [])
+    result = update_project(root, edit=edit, dry_run=dry_run, restore=restore, trust=trust)
+    _warn(result.warnings)
     typer.echo(update_report(result))
     result.raise_for_conflicts()
 
@@ -336,15 +355,15 @@ def add(
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to publish.")] = None,
     project: ProjectOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
+    trust: UpdateTrustOption = False,
 ) -> None:
     """Add a service to dockergen.yml and update (a database is wired to every backend)."""
     from scaffold.update import add_service, update_project, update_report
 
     edit = add_service(kind, name, port)
-    result = update_project(_project(None, project), edit=edit, dry_run=dry_run)
+    result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
+    _warn(result.warnings)
     typer.echo(update_report(result))
     result.raise_for_conflicts()
 
@@ -354,15 +373,15 @@ def add(
 def remove(
     name: Annotated[str, typer.Argument(help="The service to remove.")],
     project: ProjectOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
+    trust: UpdateTrustOption = False,
 ) -> None:
     """Remove a service from dockergen.yml and update; files you edited are kept."""
     from scaffold.update import remove_service, update_project, update_report
 
     edit = remove_service(name)
-    result = update_project(_project(None, project), edit=edit, dry_run=dry_run)
+    result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
+    _warn(result.warnings)
     typer.echo(update_report(result))
     result.raise_for_conflicts()
 
@@ -370,19 +389,19 @@ def remove(
 @app.command()
 @handled
 def diff(
-    directory: Annotated[
-        Path | None, typer.Argument(help="The project directory (default: the current one).")
-    ] = None,
+    directory: ProjectArgument = None,
     project: ProjectOption = None,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when an update is pending (for CI).")
     ] = False,
+    trust: UpdateTrustOption = False,
 ) -> None:
     """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
     from scaffold.errors import CheckFailed
     from scaffold.update import drift_report, project_diff
 
-    result = project_diff(_project(directory, project))
+    result = project_diff(_project(directory, project), trust=trust)
+    _warn(result.warnings)
     typer.echo(drift_report(result))
     if exit_code and result.pending:
         raise CheckFailed(f"an update is pending ({len(result.status)} file(s) would change)")

@@ -76,12 +76,12 @@ def _identity(source: Source, fetched: Fetched) -> str:
 
 
 def _tree(
-    source: Source, fetched: Fetched, chain: tuple[str, ...]
+    source: Source, fetched: Fetched, chain: tuple[tuple[str, str], ...]
 ) -> tuple[Files, tuple[Origin, ...]]:
     here = _display(source)
     key = _identity(source, fetched)
-    if key in chain:
-        names = [c.split(":", 1)[-1] for c in (*chain, key)]
+    if key in (k for k, _ in chain):
+        names = [shown for _, shown in chain] + [here]
         raise TemplateSetError(f"template sets extend each other in a cycle: {' -> '.join(names)}")
     if len(chain) >= MAX_DEPTH:
         raise TemplateSetError(f"{here}: more than {MAX_DEPTH} levels of extends")
@@ -96,7 +96,7 @@ def _tree(
             raise TemplateSetError(f"{here}/set.yml: remove: only a set that extends another")
         return files, (origin,)
     parent = _parent_source(manifest.extends, source, fetched, here)
-    parent_files, parent_lineage = _tree(parent, fetch(parent), (*chain, key))
+    parent_files, parent_lineage = _tree(parent, fetch(parent), (*chain, (key, here)))
     merged = overlay(parent_files, files, here)
     return merged, (origin, *parent_lineage)
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)(?::?([-+])([^}]*))?\}|([A-Za-z_]\w*))")
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 STATE_DIR = ".dockergen"
 
@@ -281,8 +281,13 @@ def _words(args: str) -> list[str]:
 
 def _substitute(text: str, variables: Mapping[str, str]) -> str:
     def value(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return variables.get(name, match.group(0))
+        name, op, word = match.group(1) or match.group(4), match.group(2), match.group(3)
+        current = variables.get(name)
+        if op == "-":
+            return current if current else word
+        if op == "+":
+            return word if current else ""
+        return current if current is not None else match.group(0)
 
     return _VAR.sub(value, text)
 

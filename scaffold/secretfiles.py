@@ -14,13 +14,19 @@ from typing import Any
 SECRETS_DIR = "secrets"
 
 
-def ensure_secrets(context: dict[str, Any], project: Path) -> list[str]:
-    """Create the missing secret files; return the ones created (relative paths)."""
+def ensure_secrets(
+    context: dict[str, Any], project: Path, *, existing: Path | None = None
+) -> list[str]:
+    """Create the missing secret files; return the ones created (relative paths).
+
+    `existing` is the real project when `project` is a staging copy: a secret already there is
+    kept, never replaced.
+    """
     created: list[str] = []
     directory = project / SECRETS_DIR
     for secret in context["secrets"]:
         path = project / secret["file"]
-        if path.exists():
+        if path.exists() or (existing is not None and (existing / secret["file"]).exists()):
             continue
         directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)

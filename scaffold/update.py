@@ -25,12 +25,21 @@ import yaml
 
 from scaffold import __version__, journal
 from scaffold.api import prepare
-from scaffold.errors import ConflictError, TargetError, UsageError
+from scaffold.errors import ConflictError, LayoutError, TargetError, UsageError
+from scaffold.interview import _unique as unique  # the interview's naming rule: api, api-2
 from scaffold.layout import LAYOUT_FILE, Layout, load, normalise, parse
 from scaffold.merge import SIDECAR_SUFFIX, FileMerge, Outcome, merge_file
 from scaffold.render import render
 from scaffold.secretfiles import SECRETS_DIR, ensure_secrets
-from scaffold.state import BASE_DIR, STATE_DIR, State, read_state, tree_files, write_state
+from scaffold.state import (
+    BASE_DIR,
+    STATE_DIR,
+    STATE_FILE,
+    State,
+    read_state,
+    tree_files,
+    write_state,
+)
 from scaffold.templateset import TemplateSet, load_template_set
 
 # An edit of the raw dockergen.yml data: returns the new data and services renamed (old -> new).
@@ -55,12 +64,13 @@ _SECTIONS = ("options", "answers")  # mappings whose keys --set addresses as SEC
 _SCALARS = ("project", "template", "template_ref")
 
 
-def set_values(assignments: list[str]) -> LayoutEdit:
+def set_values(assignments: list[str], *, answers: list[str] | None = None) -> LayoutEdit:
     """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
     project / template / template_ref.
 
     VALUE is a YAML scalar (8001, false, text); an empty VALUE removes the key, back to its
     default. Setting services.NAME.name renames the service and carries its files' edits over.
+    `answers` are `--answer NAME=VALUE`, typed by the set's question as `new --answer` does.
     """
     forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
 
@@ -91,19 +101,22 @@ def set_values(assignments: list[str]) -> LayoutEdit:
                 target.pop(name, None)
             else:
                 target[name] = value
+        questions = {q.name: q for q in tset.questions}
+        for item in answers or []:
+            key, sep, text = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--answer {item!r}: use NAME=VALUE")
+            try:
+                value = questions[key].coerce(text) if key in questions else text
+            except ValueError as exc:
+                raise LayoutError(f"answers.{key}: {exc}") from None
+            new.setdefault("answers", {})[key] = value
         for section in _SECTIONS:
             if new.get(section) == {}:
                 new.pop(section)
         return new, {o: n for o, n in renames.items() if o != n}
 
     return edit
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}-{n}", n + 1
-    return name
 
 
 def add_service(kind: str, name: str | None = None, port: int | None = None) -> LayoutEdit:
@@ -114,12 +127,12 @@ def add_service(kind: str, name: str | None = None, port: int | None = None) -> 
         taken = {s["name"] for s in _services(raw)}
         if name is not None and name in taken:
             raise UsageError(f"a service named {name!r} already exists; pass another --name")
-        entry: dict[str, Any] = {"name": name or _unique(spec.default_name, taken), "kind": kind}
+        entry: dict[str, Any] = {"name": name or unique(spec.default_name, taken), "kind": kind}
         if port is not None:
             entry["port"] = port
         new = copy.deepcopy(raw)
         _services(new).append(entry)
-        if port is None:
+        if port is None:  # the port normalise would pick (the project name doesn't matter here)
             layout = normalise(parse(new), tset, project=new.get("project") or "project")
             entry["port"] = layout.services[-1].port
         return new, {}
@@ -218,7 +231,7 @@ def _edit_items(
             out += _dump([item], indent)
             continue
         if k < last:
-            return None
+            return None  # reordered: the caller re-dumps the whole list
         last = k
         above, lines = entries[k]
         out += above if k else []
@@ -313,8 +326,7 @@ class UpdateResult:
     changes: list[journal.Change] = field(repr=False)
     diff: str = ""
     dry_run: bool = False
-    recovered: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # for stderr: recovery, git, comments
     unused_secrets: list[str] = field(default_factory=list)
 
     @property
@@ -340,8 +352,6 @@ class _Render:
 
     root: Path
     context: dict[str, Any]
-    layout: Layout
-    tset: TemplateSet
 
     def files(self) -> dict[str, bytes]:
         return {rel: p.read_bytes() for rel, p in tree_files(self.root).items()}
@@ -364,7 +374,7 @@ def _render(layout: Layout, tset: TemplateSet, tmp: Path, trust: bool) -> _Rende
         dockergen_version=__version__,
     )
     write_state(root, root, state)
-    return _Render(root=root, context=context, layout=layout, tset=tset)
+    return _Render(root=root, context=context)
 
 
 def _is_secret(rel: str) -> bool:
@@ -448,16 +458,20 @@ def _plan_files(
 
 
 def _plan_state(project: Path, old: dict[str, bytes], rendered: _Render) -> list[journal.Change]:
-    """Bring `.dockergen/` (pristine copy, state.json, schema) to the new render's."""
-    state_dir = project / STATE_DIR
+    """Bring `.dockergen/` (pristine copy, state.json, schema, set record) to the new render's."""
     changes: list[journal.Change] = []
     internal = rendered.internal()
     for rel in sorted(old):
         if f"{BASE_DIR}/{rel}" not in internal:
             changes.append(journal.Change(f"{STATE_DIR}/{BASE_DIR}/{rel}", None))
-    for rel, data in sorted(internal.items(), key=lambda kv: kv[0] == "state.json"):
-        path = state_dir / rel
-        if not path.is_file() or path.read_bytes() != data:
+    prefix = f"{BASE_DIR}/"
+    for rel, data in sorted(internal.items(), key=lambda kv: kv[0] == STATE_FILE):  # state last
+        if rel.startswith(prefix):
+            current = old.get(rel[len(prefix) :])
+        else:
+            path = project / STATE_DIR / rel
+            current = path.read_bytes() if path.is_file() else None
+        if current != data:
             changes.append(journal.Change(f"{STATE_DIR}/{rel}", data))
     return changes
 
@@ -479,10 +493,13 @@ def _plan_secrets(
     return created, changes, dirs
 
 
-def _unused_secrets(project: Path, old_names: set[str], context: dict[str, Any]) -> list[str]:
+def _unused_secrets(project: Path, old: dict[str, bytes], context: dict[str, Any]) -> list[str]:
     """Secret files of services that are gone: kept (the data they guard may still exist)."""
+    before = yaml.safe_load(old.get(LAYOUT_FILE, b"")) or {}
+    gone = {s["name"] for s in before.get("services", [])} - {
+        s["name"] for s in context["services"]
+    }
     used = {s["file"] for s in context["secrets"]}
-    gone = old_names - {s["name"] for s in context["services"]}
     directory = project / SECRETS_DIR
     if not gone or not directory.is_dir():
         return []
@@ -563,7 +580,6 @@ def update_project(
         if edit is not None:
             current = load_template_set(raw.get("template"), raw.get("template_ref"))
             new_raw, renames = edit(raw, current)
-            parse(new_raw)
             if new_raw != raw:
                 new_text, comments_kept = rewrite_layout(text, raw, new_raw, renames)
                 layout_text = new_text.encode("utf-8")
@@ -577,7 +593,6 @@ def update_project(
             secrets, secret_changes, dirs = _plan_secrets(project, rendered.context, Path(tmp))
             visible = changes + secret_changes
             changes = visible + _plan_state(project, old, rendered)
-            old_names = {s["name"] for s in yaml.safe_load(old[LAYOUT_FILE])["services"]}
         result = UpdateResult(
             project=project,
             layout=layout,
@@ -588,19 +603,19 @@ def update_project(
             secrets=secrets,
             changes=changes,
             dry_run=dry_run,
-            recovered=recovered,
-            unused_secrets=_unused_secrets(project, old_names, rendered.context),
+            warnings=[recovered] if recovered else [],
+            unused_secrets=_unused_secrets(project, old, rendered.context),
         )
         if not comments_kept:
             result.warnings.append(
-                f"{LAYOUT_FILE}: comments inside the entries that changed were not kept"
+                f"warning: {LAYOUT_FILE}: comments inside the entries that changed were not kept"
             )
         if dry_run:
             result.diff = "".join(_unified(c.path, _read(project, c.path), c.data) for c in visible)
             return result
         if changes and _git_dirty(project):
             result.warnings.append(
-                "the git tree has uncommitted changes; the update is merged into them"
+                "warning: the git tree has uncommitted changes; the update is merged into them"
             )
         journal.apply(project, changes, dirs=dirs)
     return result
@@ -616,7 +631,7 @@ class DriftResult:
     template: str
     status: list[tuple[str, str]]  # (A|M|D, path)
     diff: str
-    recovered: str | None = None
+    warnings: list[str] = field(default_factory=list)  # for stderr: a recovery
 
     @property
     def pending(self) -> bool:
@@ -646,7 +661,7 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
         template=tset.name,
         status=status,
         diff="".join(diff),
-        recovered=recovered,
+        warnings=[recovered] if recovered else [],
     )
 
 
@@ -679,9 +694,8 @@ def _version_note(template: str, old: str, new: str) -> str:
 
 
 def update_report(result: UpdateResult) -> str:
-    """The lines a user reads after `update`, `add` or `remove`."""
-    lines = [f"dockergen: {result.recovered}"] if result.recovered else []
-    lines += [f"warning: {w}" for w in result.warnings]
+    """The lines a user reads after `update`, `add` or `remove` (warnings go apart)."""
+    lines: list[str] = []
     if not result.changed:
         lines.append(
             f"{result.layout.project} is up to date "
@@ -702,12 +716,14 @@ def update_report(result: UpdateResult) -> str:
         lines.append(f"  {label:<9} {f.path}" + (f" ({detail})" if detail else ""))
     lines += [f"  {'secret':<9} {s} (new, random)" for s in result.secrets]
     lines += [f"  {'unused':<9} {s} (its service is gone; kept)" for s in result.unused_secrets]
+    if not result.files and not result.secrets:
+        lines.append("  only dockergen's own state in .dockergen/ changed")
     return "\n".join(lines)
 
 
 def drift_report(result: DriftResult) -> str:
     """`diff`: a summary, then the unified diff of the pristine copy against a fresh render."""
-    lines = [f"dockergen: {result.recovered}"] if result.recovered else []
+    lines: list[str] = []
     name = result.project.name
     note = _version_note(result.template, result.old_version, result.new_version)
     if not result.pending:

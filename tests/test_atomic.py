@@ -108,7 +108,7 @@ def recover_with_cli(project: Path, env: dict[str, str]) -> str:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return proc.stderr
 
 
 def assert_whole(case: Case, project: Path) -> str:

@@ -328,6 +328,40 @@ def test_ctrl_c_while_rendering_writes_nothing(cwd: Path, monkeypatch: pytest.Mo
     assert tree(cwd) == set()
 
 
+def test_new_creates_missing_parent_directories(cwd: Path):
+    assert invoke("new", "a/b/p", "-d", "postgres").exit_code == 0
+    assert layout_of(cwd / "a" / "b" / "p")["project"] == "p"
+
+
+def test_broken_template_set_is_one_line_and_writes_nothing(cwd: Path):
+    import shutil
+
+    from scaffold.templateset import bundled_root
+
+    broken = cwd / "broken-set"
+    shutil.copytree(bundled_root() / "default", broken)
+    compose = broken / "project" / "docker-compose.yml.jinja"
+    compose.write_text(compose.read_text() + "{% if %}\n")
+    before = tree(cwd)
+    line = assert_one_line_error(invoke("new", "p", "-d", "postgres", "--template", str(broken)))
+    assert "failed to render" in line
+    assert tree(cwd) == before
+
+
+def test_interrupted_new_leaves_no_parent_directories(cwd: Path, monkeypatch):
+    """`new a/b/p` creates the missing parents a/ and a/b/ for its staging directory; an
+    interrupted run must remove them again (today they stay: see the report's bug 5)."""
+    import scaffold.render
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaffold.render, "_copy", interrupted)
+    line = assert_one_line_error(invoke("new", "a/b/p", "-d", "postgres"), code=130)
+    assert line == "dockergen: interrupted; nothing was written"
+    assert tree(cwd) == set()
+
+
 def test_ctrl_c_while_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch):
     import scaffold.api
 

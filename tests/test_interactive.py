@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from projects import default_set, tree
+from projects import default_set, skip_unless_kinds, tree
+
+from scaffold import layout as layouts
+from scaffold.interview import _port_validator, interview
 
 pexpect = pytest.importorskip("pexpect", reason="pexpect is a test extra: pip install -e .[test]")
 
@@ -217,10 +220,6 @@ def scripted(monkeypatch: pytest.MonkeyPatch, script: dict[str, list]) -> None:
 def test_interview_refuses_a_port_already_taken(monkeypatch: pytest.MonkeyPatch):
     """Typing a port an earlier service already has must be refused at the prompt, not after
     the summary was confirmed (today normalise() fails then: see the report's bug 4)."""
-    from projects import skip_unless_kinds
-    from scaffold import layout as layouts
-    from scaffold.interview import interview
-
     skip_unless_kinds({"services": [{"kind": "react"}, {"kind": "fastapi"}]})
     scripted(
         monkeypatch,
@@ -245,7 +244,5 @@ def test_interview_refuses_a_port_already_taken(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.parametrize("text", ["²", "¹²³", "٣٠٠٠"])
 def test_port_prompt_survives_non_ascii_digits(text: str):
     """str.isdigit() accepts '²', which int() rejects: the validator must answer, not crash."""
-    from scaffold.interview import _port_validator
-
     result = _port_validator(text)
     assert result is True or isinstance(result, str)

@@ -178,6 +178,28 @@ LABEL legacy value here
     assert stages[1].labels == {"a": "1", "b": "two words", "c": "x$y", "legacy": "value here"}
 
 
+@pytest.mark.parametrize(
+    ("text", "bases"),
+    [
+        ("ARG A=x:1\nFROM $A\n", ["x:1"]),
+        ("ARG B\nFROM ${B:-py:3}\n", ["py:3"]),
+        ("ARG B=q:1\nFROM ${B:-py:3}\n", ["q:1"]),
+        ("FROM ${UNKNOWN}\n", ["${UNKNOWN}"]),
+    ],
+)
+def test_from_variables_resolve_like_docker(text: str, bases: list[str]) -> None:
+    assert [s.base for s in dockerfile_stages(text)] == bases
+
+
+def test_an_unresolvable_from_is_a_violation(tmp_path: Path) -> None:
+    variable = TINY_DOCKERFILE.replace(
+        "FROM {{ svc.images.build }} AS build", "FROM ${BASE} AS build"
+    )
+    root = policy_set(tmp_path / "set", {"allowed_registries": ["docker.io"]}, variable)
+    [line] = violations(new(tmp_path, root, "-b", "tiny"))
+    assert "FROM '${BASE}' is not a literal image reference" in line
+
+
 # ---------------------------------------------------------------------- allowed registries
 
 

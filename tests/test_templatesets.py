@@ -23,6 +23,7 @@ from scaffold import extend, policy, sources
 from scaffold.cli import app
 from scaffold.errors import TemplateSetError
 from scaffold.templateset import (
+    ask_answers,
     bundled_root,
     load_template_set,
     set_json_schema,
@@ -335,6 +336,42 @@ def test_update_moves_project_to_another_ref(
     assert layout_of(project)["template_ref"] == "v2"
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("scaffold.update") is None,
+    reason="dockergen update is not there yet (scaffold/update.py)",
+)
+def test_update_library_moves_project_to_another_ref(tmp_path: Path, git_set: dict) -> None:
+    """The same move through the library: dockergen.yml's template_ref changes, then update."""
+    update = pytest.importorskip("scaffold.update")
+    if not hasattr(update, "set_values"):
+        pytest.skip("scaffold.update has no set_values (--set) yet")
+    project = tmp_path / "shop"
+    ok(
+        invoke(
+            "new",
+            project,
+            "--template",
+            git_set["url"],
+            "--template-ref",
+            "v1",
+            "-b",
+            "tiny",
+            "-d",
+            "postgres",
+        )
+    )
+    dockerfile = project / "tiny" / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace("WORKDIR /app\n", "WORKDIR /app\n# mine\n")
+    )
+    update.update_project(project, edit=update.set_values(["template_ref=v2"]))
+    text = dockerfile.read_text()
+    assert "FROM python:3.13-slim-trixie AS build" in text and "# mine" in text
+    assert layout_of(project)["template_ref"] == "v2"
+    record = json.loads((project / ".dockergen" / "template.json").read_text())
+    assert record["commit"] == git_set["v2"]
+
+
 # ------------------------------------------------------------------------------- extension
 
 
@@ -554,6 +591,30 @@ def test_answers_from_a_layout_file(tmp_path: Path) -> None:
     )
     ok(invoke("new", tmp_path / "p", "--layout", layout))
     assert (tmp_path / "p" / "TEAM.md").read_text().startswith("ops 3 silver")
+
+
+def test_unanswered_questions_are_asked_in_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import questionary
+
+    asked: list[str] = []
+
+    class Prompt:
+        def __init__(self, label: str, value: Any) -> None:
+            self.label, self.value = label, value
+
+        def unsafe_ask(self) -> Any:
+            asked.append(self.label)
+            return self.value
+
+    monkeypatch.setattr(questionary, "text", lambda label, **kw: Prompt(label, "ops"))
+    monkeypatch.setattr(questionary, "select", lambda label, **kw: Prompt(label, "gold"))
+    monkeypatch.setattr(questionary, "confirm", lambda label, **kw: Prompt(label, True))
+    tset = load_template_set(str(questioned_set(tmp_path / "q")))
+    answers = ask_answers(tset, {"replicas": "3"})
+    assert answers == {"replicas": "3", "team": "ops", "tier": "gold", "public": True}
+    assert asked == ["owning team:", "tier:", "public:"]
 
 
 # ------------------------------------------------------------------------------------ trust

@@ -657,7 +657,7 @@ def test_dirty_git_tree_is_a_warning_not_an_error(project: Path) -> None:
     (project / "notes.txt").write_text("not committed\n")
     result = invoke("update", str(project), "--set", "services.api.port=8001")
     assert result.exit_code == 0, result.output
-    assert "warning: the git tree has uncommitted changes" in result.stdout
+    assert "dockergen: warning: the git tree has uncommitted changes" in result.stderr
 
 
 def test_no_git_on_path_is_fine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -703,3 +703,35 @@ def test_update_in_the_current_directory(project: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 0 and "demo is up to date" in result.stdout
     result = invoke("update", "elsewhere", "--project", str(project))
     assert result.exit_code == 2 and "give the project directory once" in result.stderr
+
+
+# ------------------------------------------------------------------ set questions and trust
+
+
+def test_a_new_required_question_is_answered_on_update(
+    tmp_path: Path, project: Path, template: Path
+) -> None:
+    manifest = template / "set.yml"
+    manifest.write_text(
+        manifest.read_text() + "questions:\n  - name: replicas\n    type: int\n    help: how many\n"
+    )
+    before = files_of(project, internal=True)
+    result = invoke("update", str(project))
+    assert result.exit_code == 2
+    assert "answers.replicas: template set 'default' needs an answer" in result.stderr
+    assert files_of(project, internal=True) == before
+    result = invoke("update", str(project), "--answer", "replicas=three")
+    assert result.exit_code == 2 and "answers.replicas: expected a whole number" in result.stderr
+    result = invoke("update", str(project), "--answer", "replicas=3")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["answers"] == {"replicas": 3}
+    assert not update_project(project).changed
+
+
+def test_a_set_that_runs_code_needs_trust_on_update(project: Path, template: Path) -> None:
+    copier_yml = template / "copier.yml"
+    copier_yml.write_text(copier_yml.read_text() + "_tasks:\n  - 'true'\n")
+    result = invoke("update", str(project))
+    assert result.exit_code == 2 and "--trust" in result.stderr
+    result = invoke("update", str(project), "--trust")
+    assert result.exit_code == 0, result.output

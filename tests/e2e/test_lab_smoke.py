@@ -83,8 +83,9 @@ TRIVIAL = {
                                 " && python3 -V && pip --version && python -m venv /tmp/venv"
                                 " && /tmp/venv/bin/python -c 'import sys; assert sys.prefix == \"/tmp/venv\"'"
                                 " && ! command -v gcc"],
-    "node:24-trixie-slim": ["sh", "-c", "node -e 'process.exit(0)' && npm --version && id -u node | grep -qx 1000"],
-    "golang:1.25-trixie": ["sh", "-c", "go version && test \"$(go env GOTOOLCHAIN)\" = local"
+    "node:24-trixie-slim": ["sh", "-c", "node --version | grep -q '^v24[.]' && npm --version | grep -q '^11[.]'"
+                            " && npx --version && yarn --version && id -u node | grep -qx 1000"],
+    "golang:1.25-trixie": ["sh", "-c", "go version | grep -q ' go1[.]25[.]' && test \"$(go env GOTOOLCHAIN)\" = local"
                            " && test \"$(go env GOPATH)\" = /go"],
     "nginx:1.30-trixie": ["sh", "-c", "nginx -v && curl --version >/dev/null && test -f /etc/nginx/nginx.conf"
                           " && test -d /etc/nginx/conf.d && test -d /var/cache/nginx"
@@ -102,7 +103,7 @@ def test_lookalike_runs_hardened(env, image):
 
 
 def test_golang_static_build(env):
-    script = ("mkdir -p /tmp/app && cd /tmp/app && printf 'module example.com/app\\n\\ngo 1.24\\n' > go.mod"
+    script = ("mkdir -p /tmp/app && cd /tmp/app && printf 'module example.com/app\\n\\ngo 1.25\\n' > go.mod"
               " && printf 'package main\\nimport \"fmt\"\\nfunc main() { fmt.Println(\"ok\") }\\n' > main.go"
               " && CGO_ENABLED=0 go build -trimpath -o /tmp/app/app . && /tmp/app/app")
     proc = docker(env, "run", "--rm", *HARDENED, "--tmpfs", "/tmp:exec,size=512m", "-e", "GOCACHE=/tmp/gocache",
