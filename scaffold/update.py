@@ -101,7 +101,7 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
                 target.pop(name, None)
             else:
                 target[name] = value
-        questions = {q.name: q for q in tset.questions}
+        questions = {q.name: q for q in tset.questions} if answers else {}
         for item in answers or []:
             key, sep, text = item.partition("=")
             if not sep or not key:
@@ -328,6 +328,7 @@ class UpdateResult:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)  # for stderr: recovery, git, comments
     unused_secrets: list[str] = field(default_factory=list)
+    removed_folders: list[str] = field(default_factory=list)  # of removed or renamed services
 
     @property
     def conflicts(self) -> list[str]:
@@ -493,6 +494,10 @@ def _plan_secrets(
     return created, changes, dirs
 
 
+def _folders(files: dict[str, bytes]) -> set[str]:
+    return {rel.split("/", 1)[0] for rel in files if "/" in rel}
+
+
 def _unused_secrets(project: Path, old: dict[str, bytes], context: dict[str, Any]) -> list[str]:
     """Secret files of services that are gone: kept (the data they guard may still exist)."""
     before = yaml.safe_load(old.get(LAYOUT_FILE, b"")) or {}
@@ -605,6 +610,7 @@ def update_project(
             dry_run=dry_run,
             warnings=[recovered] if recovered else [],
             unused_secrets=_unused_secrets(project, old, rendered.context),
+            removed_folders=sorted(_folders(old) - _folders(rendered.files())),
         )
         if not comments_kept:
             result.warnings.append(
@@ -707,7 +713,17 @@ def update_report(result: UpdateResult) -> str:
     verb = "Would update" if result.dry_run else "Updated"
     note = _version_note(result.template, result.old_version, result.new_version)
     lines.append(f"{verb} {result.layout.project} ({note}):")
+    gone = {folder: 0 for folder in result.removed_folders}  # one line per removed service
     for f in result.files:
+        folder = f.path.split("/", 1)[0]
+        if f.outcome is Outcome.DELETED and folder in gone:
+            gone[folder] += 1
+    for folder, count in gone.items():
+        if count:
+            lines.append(f"  {'deleted':<9} {folder}/ ({count} generated files you hadn't edited)")
+    for f in result.files:
+        if f.outcome is Outcome.DELETED and f.path.split("/", 1)[0] in gone:
+            continue
         label, detail = _LABELS[f.outcome]
         detail = detail.format(path=f.path)
         if f.moved_from:

@@ -49,6 +49,13 @@ CREDENTIAL_NAME = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE
 )
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+INSECURE_TRANSPORT = re.compile(
+    r"--trusted-host|PIP_TRUSTED_HOST|--insecure\b|--no-check-certificate"
+    r"|(?-i:\bcurl\b[^|;&]*\s-[a-zA-Z]*k[a-zA-Z]*\b)"
+    r"|strict-ssl\s*(=|\s)\s*false|NODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0|GIT_SSL_NO_VERIFY"
+    r"|--allow-unauthenticated|AllowUnauthenticated|--nogpgcheck|GOINSECURE|GONOSUMDB|GOFLAGS=-insecure",
+    re.IGNORECASE,
+)
 HOST_NAMESPACE_KEYS = ("network_mode", "pid", "ipc", "uts", "userns_mode", "cgroup")
 SENSITIVE_HOST_PATHS = ("/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/var/run", "/run")
 
@@ -561,6 +568,8 @@ def _check_dockerfile(path: Path, *, syntax_line: bool | None) -> list[str]:
     if syntax_line is True and not directive:
         findings.append(f"{path}: options.syntax_line is true but line 1 is no '# syntax=' line")
     instructions = parse_dockerfile(text)
+    if syntax_line is False:
+        findings += _needs_newer_frontend(path, text, instructions)
     all_stages = stages(instructions)
     if not all_stages:
         return [*findings, f"{path}: no FROM"]
@@ -589,6 +598,10 @@ def _check_dockerfile(path: Path, *, syntax_line: bool | None) -> list[str]:
             for src in copy_sources(ins):
                 if re.search(r"(^|/)(secrets?(/|$)|\.env)|\.(pem|key)$", src):
                     findings.append(f"{path}:{ins.line}: COPY of secret-looking {src!r}")
+        if ins.keyword == "RUN" and re.search(r"\bnpm\s+(install|i)\b", ins.args):
+            findings.append(f"{path}:{ins.line}: npm install (use npm ci with the lockfile)")
+        if ins.keyword in ("RUN", "ENV", "ARG") and INSECURE_TRANSPORT.search(ins.args):
+            findings.append(f"{path}:{ins.line}: disables TLS or signature checks")
         if ins.keyword == "EXPOSE" and re.search(r"(^|\s)22(/tcp)?(\s|$)", ins.args):
             findings.append(f"{path}:{ins.line}: EXPOSE 22")
         if ins.keyword == "MAINTAINER":
@@ -613,13 +626,34 @@ def _check_dockerfile(path: Path, *, syntax_line: bool | None) -> list[str]:
     return findings
 
 
+def _needs_newer_frontend(path: Path, text: str, instructions: list[Instruction]) -> list[str]:
+    """Without a syntax line the engine's builtin frontend builds the file (Docker 20.10 here,
+    container-lab.md): it has no heredocs, COPY --link, RUN --network, --start-interval or
+    secret mounts with env=."""
+    findings = []
+    if re.search(r"<<-?\s*[\"']?[A-Za-z_]+", text):
+        findings.append(f"{path}: heredoc needs the dockerfile:1 frontend (syntax_line is false)")
+    for ins in instructions:
+        flags, _ = _split_flags(ins.args)
+        used = [f"--{f}" for f in ("link", "network", "start-interval") if f in flags]
+        if any("env=" in m for m in flags.get("mount", [])):
+            used.append("--mount=type=secret,env=")
+        for flag in used:
+            findings.append(
+                f"{path}:{ins.line}: {ins.keyword} {flag} needs the dockerfile:1 frontend "
+                "(syntax_line is false)"
+            )
+    return findings
+
+
 def _declared_names(ins: Instruction) -> list[str]:
-    if ins.keyword == "ARG":
-        return [ins.args.split("=", 1)[0].strip()]
+    """Variable names an ARG or ENV declares (`ARG A B=1`, `ENV A=1 B=2`, `ENV A value`)."""
     try:
         tokens = shlex.split(ins.args)
     except ValueError:
         tokens = ins.args.split()
+    if ins.keyword == "ARG":
+        return [t.split("=", 1)[0] for t in tokens]
     if tokens and "=" not in tokens[0]:
         return [tokens[0]]  # legacy `ENV NAME value`
     return [t.split("=", 1)[0] for t in tokens if "=" in t]

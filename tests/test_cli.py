@@ -39,7 +39,7 @@ def assert_one_line_error(result: Result, code: int = 2) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("dockergen: "), lines[0]
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     return lines[0]
 
 
@@ -350,7 +350,8 @@ def test_broken_template_set_is_one_line_and_writes_nothing(cwd: Path):
 
 def test_interrupted_new_leaves_no_parent_directories(cwd: Path, monkeypatch):
     """`new a/b/p` creates the missing parents a/ and a/b/ for its staging directory; an
-    interrupted run must remove them again (today they stay: see the report's bug 5)."""
+    interrupted run must remove them again. (Known bug: staging.staging_dir() creates the
+    parents and nothing removes them.)"""
     import scaffold.render
 
     def interrupted(*args, **kwargs):
@@ -362,7 +363,7 @@ def test_interrupted_new_leaves_no_parent_directories(cwd: Path, monkeypatch):
     assert tree(cwd) == set()
 
 
-def test_ctrl_c_while_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch):
+def test_ctrl_c_before_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch):
     import scaffold.api
 
     (cwd / "p").mkdir()
@@ -429,7 +430,8 @@ def test_script_bad_input(venv_bin: Path, tmp_path: Path, args: list[str]):
     ids=["unknown-option", "missing-argument", "option-without-value", "unknown-command"],
 )
 def test_script_usage_errors_are_one_line(venv_bin: Path, tmp_path: Path, args: list[str]):
-    """Click's own usage errors too: one `dockergen:` line, exit 2 (see the report's bug 1)."""
+    """Click's own usage errors too: one `dockergen:` line, exit 2. (Known bug: cli.main()
+    lets click print its multi-line usage block.)"""
     proc = script(venv_bin, *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -442,7 +444,8 @@ def test_script_new_dot_in_empty_directory(venv_bin: Path, tmp_path: Path):
     """`mkdir shop && cd shop && dockergen new .`: the project lands in that very directory.
 
     Today the empty target is removed and replaced by a rename, so the caller's working
-    directory is deleted under it and the report crashes (see the report's bug 3).
+    directory is deleted under it and the report crashes in os.path.relpath (known bug in
+    staging.place_new() and report._shown()).
     """
     here = tmp_path / "shop"
     here.mkdir()

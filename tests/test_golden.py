@@ -7,7 +7,9 @@ Refresh after an intended change to templates or code, then review the diff like
 
 A scenario is a folder tests/golden/<scenario>/ with
 - layout.yml: the input (dockergen.yml-shaped; the project name defaults to the folder name),
-- expected/: the generated tree except secrets/ (random values are never snapshotted),
+- expected/: the generated tree except secrets/ (random values are never snapshotted) and
+  .dockergen/base/ (the pristine copy: checked to equal the generated files instead of being
+  stored twice; its digests are in the snapshotted .dockergen/state.json),
 - secrets.txt: the names of the files expected in secrets/ (each must exist and be non-empty).
 
 Files git treats specially (.gitignore, .gitattributes) are stored with a `.golden` suffix so
@@ -35,6 +37,7 @@ REFRESH_HINT = "DOCKERGEN_REFRESH_GOLDEN=1 .venv/bin/pytest tests/test_golden.py
 ESCAPED = {".gitignore", ".gitattributes"}
 SUFFIX = ".golden"
 SHOWN_DIFFS = 3
+PRISTINE = ".dockergen/base/"
 SCENARIOS = sorted(p.parent.name for p in GOLDEN.glob("*/layout.yml"))
 
 
@@ -69,7 +72,7 @@ def generate(scenario: str, tmp_path: Path) -> tuple[Path, dict[str, Path], list
     new_project(project, layout)
     files = files_below(project)
     secrets = sorted(rel.removeprefix("secrets/") for rel in files if rel.startswith("secrets/"))
-    files = {rel: p for rel, p in files.items() if not rel.startswith("secrets/")}
+    files = {rel: p for rel, p in files.items() if not rel.startswith(("secrets/", PRISTINE))}
     return project, files, secrets
 
 
@@ -122,10 +125,14 @@ def mismatch_report(expected: dict[str, Path], actual: dict[str, Path]) -> str:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden(scenario: str, tmp_path: Path):
-    _, files, secrets = generate(scenario, tmp_path)
-    project = tmp_path / scenario
+    project, files, secrets = generate(scenario, tmp_path)
     for name in secrets:
         assert (project / "secrets" / name).stat().st_size > 0, f"secrets/{name} is empty"
+    pristine = files_below(project / PRISTINE)
+    rendered = {rel: p for rel, p in files.items() if not rel.startswith(".dockergen/")}
+    assert set(pristine) == set(rendered), "the pristine copy lists other files than the project"
+    for rel, path in rendered.items():
+        assert pristine[rel].read_bytes() == path.read_bytes(), f"{PRISTINE}{rel} differs"
     if REFRESH:
         refresh(scenario, files, secrets)
         return

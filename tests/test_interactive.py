@@ -219,7 +219,8 @@ def scripted(monkeypatch: pytest.MonkeyPatch, script: dict[str, list]) -> None:
 
 def test_interview_refuses_a_port_already_taken(monkeypatch: pytest.MonkeyPatch):
     """Typing a port an earlier service already has must be refused at the prompt, not after
-    the summary was confirmed (today normalise() fails then: see the report's bug 4)."""
+    the summary was confirmed. (Known bug: interview's port validator ignores the ports
+    already given, so normalise() rejects the layout after the confirmation.)"""
     skip_unless_kinds({"services": [{"kind": "react"}, {"kind": "fastapi"}]})
     scripted(
         monkeypatch,

@@ -527,6 +527,28 @@ DOCKERFILE_MUTATIONS = {
         "duplicate stage name",
     ),
     "EXPOSE 22": (lambda t: t + "EXPOSE 22\n", "EXPOSE 22"),
+    "npm install": (
+        lambda t: t.replace("COPY app/ ./app/", "RUN npm install\nCOPY app/ ./app/"),
+        "use npm ci",
+    ),
+    "pip trusted host": (
+        lambda t: t.replace("pip install -r", "pip install --trusted-host pypi.org -r"),
+        "disables TLS",
+    ),
+    "node TLS off": (
+        lambda t: t.replace("COPY req", "ENV NODE_TLS_REJECT_UNAUTHORIZED=0\nCOPY req"),
+        "disables TLS",
+    ),
+    "curl -k": (
+        lambda t: t.replace("COPY app/", "RUN curl -fsSk https://x.example/a -o /a\nCOPY app/"),
+        "disables TLS",
+    ),
+    "apt unauthenticated": (
+        lambda t: t.replace(
+            "COPY app/", "RUN apt-get install -y --allow-unauthenticated curl\nCOPY app/"
+        ),
+        "disables TLS",
+    ),
 }
 
 
@@ -552,6 +574,31 @@ def test_security_checks_syntax_line_option(tmp_path: Path):
     assert any("has a '# syntax=' line" in f for f in off)
     on = oracles.security(built_project(tmp_path / "on", GOOD_DOCKERFILE, syntax_line=True))
     assert any("no '# syntax=' line" in f for f in on)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda t: t.replace("COPY app/ ./app/", "COPY --link app/ ./app/"), "COPY --link"),
+        (lambda t: t.replace("HEALTHCHECK CMD", "HEALTHCHECK --start-interval=1s CMD"), "start"),
+        (lambda t: t.replace("COPY app/", "RUN --network=none true\nCOPY app/"), "--network"),
+        (lambda t: t.replace("COPY app/", "RUN <<EOF\ntrue\nEOF\nCOPY app/"), "heredoc"),
+        (
+            lambda t: t.replace(
+                "COPY app/", "RUN --mount=type=secret,id=t,env=TOKEN_FILE true\nCOPY app/"
+            ),
+            "env=",
+        ),
+    ],
+    ids=["copy-link", "start-interval", "run-network", "heredoc", "secret-env"],
+)
+def test_security_builtin_frontend_features_without_syntax_line(tmp_path: Path, change, expected):
+    off = oracles.security(
+        built_project(tmp_path / "off", change(GOOD_DOCKERFILE), syntax_line=False)
+    )
+    assert any(expected in f and "needs the dockerfile:1 frontend" in f for f in off), off
+    on = oracles.security(built_project(tmp_path / "on", SYNTAX + change(GOOD_DOCKERFILE)))
+    assert not any("needs the dockerfile:1 frontend" in f for f in on), on
 
 
 def test_security_needs_a_dockerfile_for_built_services(tmp_path: Path):

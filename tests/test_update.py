@@ -7,6 +7,7 @@ below are shared with test_update_matrix.py and test_atomic.py.
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import os
 import re
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from scaffold import layout as layouts
@@ -406,7 +409,7 @@ def test_remove_keeps_edited_files_and_names_them(project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert sorted(files_of(project / "worker")) == ["app/main.py"]
     assert "kept      worker/app/main.py (no longer generated, but you edited it)" in result.stdout
-    assert "deleted   worker/Dockerfile" in result.stdout
+    assert "deleted   worker/ (3 generated files you hadn't edited)" in result.stdout
     assert "worker" not in (project / "docker-compose.yml").read_text()
 
 
@@ -735,3 +738,70 @@ def test_a_set_that_runs_code_needs_trust_on_update(project: Path, template: Pat
     assert result.exit_code == 2 and "--trust" in result.stderr
     result = invoke("update", str(project), "--trust")
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------------ property: far edits survive
+
+
+class Upgrade:
+    """A v1 project whose set folder now holds v2, and the files a clean update gives."""
+
+    FILES = ("api/Dockerfile", "docker-compose.yml", "README.md")
+
+    def __init__(self, root: Path) -> None:
+        v1, v2 = make_sets(root / "versions")
+        template = root / "set"
+        use_set(template, v1)
+        self.start = create(root / "start" / "demo", base_layout(template))
+        use_set(template, v2)
+        clean = root / "clean" / "demo"
+        shutil.copytree(self.start, clean)
+        update_project(clean)
+        self.base = {f: (self.start / f).read_text().splitlines(True) for f in self.FILES}
+        self.theirs = {f: (clean / f).read_text().splitlines(True) for f in self.FILES}
+        self.clean = files_of(clean)
+        # base line -> the same line in the v2 render, for lines at least 2 away from a change
+        self.far: dict[str, dict[int, int]] = {}
+        for f in self.FILES:
+            matcher = difflib.SequenceMatcher(a=self.base[f], b=self.theirs[f], autojunk=False)
+            self.far[f] = {
+                i: j1 + (i - i1)
+                for tag, i1, i2, j1, _ in matcher.get_opcodes()
+                if tag == "equal"
+                for i in range(i1 + 2, i2 - 2)
+            }
+
+
+@pytest.fixture(scope="module")
+def upgrade(tmp_path_factory: pytest.TempPathFactory) -> Upgrade:
+    return Upgrade(tmp_path_factory.mktemp("upgrade"))
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_random_edits_far_from_template_changes_survive_an_update(
+    upgrade: Upgrade, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    project = tmp_path_factory.mktemp("edited") / "demo"
+    shutil.copytree(upgrade.start, project)
+    expected = dict(upgrade.clean)
+    for f in Upgrade.FILES:
+        far = upgrade.far[f]
+        picks = data.draw(st.lists(st.sampled_from(sorted(far)), max_size=4, unique=True), f)
+        ours, theirs = list(upgrade.base[f]), list(upgrade.theirs[f])
+        for n, i in enumerate(sorted(picks, reverse=True)):  # bottom up: indexes stay valid
+            line = f"# {f} edit {n}: {data.draw(st.text('abcxyz =-', max_size=20))}\n"
+            if data.draw(st.booleans(), "modify?"):
+                ours[i] = theirs[far[i]] = line
+            else:
+                ours.insert(i, line)
+                theirs.insert(far[i], line)
+        (project / f).write_text("".join(ours))
+        expected[f] = "".join(theirs).encode()
+    result = update_project(project)
+    assert result.conflicts == []
+    assert files_of(project) == expected

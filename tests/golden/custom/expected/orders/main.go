@@ -18,8 +18,9 @@ import (
 )
 
 func main() {
+	// The image's HEALTHCHECK runs the binary itself: scratch has no shell and no curl.
 	healthcheck := flag.Bool("healthcheck", false,
-		"GET http://127.0.0.1:$PORT/healthz, exit 0 on 200 and 1 otherwise (the image's HEALTHCHECK: scratch has no shell or curl)")
+		"GET http://127.0.0.1:$PORT/healthz, exit 0 on 200 and 1 otherwise")
 	flag.Parse()
 
 	port := getenv("PORT", "8080")
@@ -34,7 +35,10 @@ func main() {
 			http.NotFound(w, r)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"service": service, "message": "Hello from " + service})
+		writeJSON(w, http.StatusOK, map[string]string{
+			"service": service,
+			"message": "Hello from " + service,
+		})
 	}))
 	// Liveness only: no I/O, so a slow database never gets this container restarted.
 	mux.HandleFunc("/healthz", get(func(w http.ResponseWriter, r *http.Request) {

@@ -120,9 +120,10 @@ func check(ctx context.Context, db database) error {
 }
 
 // postgresStartup sends a StartupMessage (protocol 3.0) for the configured user and database.
-// The server answers 'R' (an authentication request) when it would let them log in, or 'E'
-// with the reason (unknown database, no pg_hba.conf entry, too many clients...). The password
-// is not sent; the server takes the hang-up during authentication as a silent client exit.
+// The server answers 'R' (an authentication request) when it accepts the connection, or 'E'
+// with the reason (no pg_hba.conf entry, too many clients, starting up, shutting down...).
+// The password is not sent, so a wrong password or database name goes unnoticed here; the
+// server takes the hang-up during authentication as a silent client exit.
 func postgresStartup(conn net.Conn, db database, _ string) error {
 	body := []byte{0, 3, 0, 0} // protocol version 3.0
 	for _, s := range []string{"user", db.user, "database", db.dbname} {
@@ -138,28 +139,34 @@ func postgresStartup(conn net.Conn, db database, _ string) error {
 	if _, err := io.ReadFull(conn, header); err != nil {
 		return fmt.Errorf("postgres: no startup reply: %w", err)
 	}
-	switch header[0] {
-	case 'R':
-		return nil
-	case 'E':
-		n := binary.BigEndian.Uint32(header[1:]) - 4
-		if n > 8192 {
-			return errors.New("postgres: oversized error message")
-		}
-		fields := make([]byte, n)
-		if _, err := io.ReadFull(conn, fields); err != nil {
-			return fmt.Errorf("postgres: truncated error message: %w", err)
-		}
-		// Fields are a type byte and a NUL-terminated string each; 'M' is the message.
-		for _, field := range strings.Split(string(fields), "\x00") {
-			if strings.HasPrefix(field, "M") {
-				return errors.New("postgres: " + field[1:])
-			}
-		}
-		return errors.New("postgres: startup refused")
-	default:
+	n := binary.BigEndian.Uint32(header[1:])
+	if header[0] != 'R' && header[0] != 'E' {
 		return fmt.Errorf("postgres: unexpected startup reply %q", header[0])
 	}
+	if n < 5 || n > 8192 {
+		return fmt.Errorf("postgres: unexpected reply length %d", n)
+	}
+	// Read the whole reply even when it isn't needed: closing with unread data would reset
+	// the connection, which the server logs.
+	reply := make([]byte, n-4)
+	if _, err := io.ReadFull(conn, reply); err != nil {
+		return fmt.Errorf("postgres: truncated startup reply: %w", err)
+	}
+	if header[0] == 'R' {
+		// AuthenticationOk (the server asks no password, e.g. trust): log out properly.
+		if len(reply) >= 4 && binary.BigEndian.Uint32(reply) == 0 {
+			_, err := conn.Write([]byte{'X', 0, 0, 0, 4})
+			return err
+		}
+		return nil
+	}
+	// An ErrorResponse: fields of a type byte and a NUL-terminated string; 'M' is the message.
+	for _, field := range strings.Split(string(reply), "\x00") {
+		if strings.HasPrefix(field, "M") {
+			return errors.New("postgres: " + field[1:])
+		}
+	}
+	return errors.New("postgres: startup refused")
 }
 
 // mysqlGreeting reads the server's first packet: a handshake (protocol version 10, then the

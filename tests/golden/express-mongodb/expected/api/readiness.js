@@ -35,7 +35,8 @@ function configuredDatabases() {
 // Read at every check, so a rotated secret is picked up without a restart. Only a trailing
 // newline is stripped: it is never part of a password, spaces may be.
 function password(db) {
-  return db.passwordFile ? fs.readFileSync(db.passwordFile, 'utf8').replace(/[\r\n]+$/, '') : undefined;
+  if (!db.passwordFile) return undefined;
+  return fs.readFileSync(db.passwordFile, 'utf8').replace(/[\r\n]+$/, '');
 }
 
 const checks = {
@@ -79,7 +80,12 @@ const checks = {
     const { createClient } = require('redis');
     const client = createClient({
       // No reconnect loop: one attempt, reported as is.
-      socket: { host: db.host, port: db.port, connectTimeout: TIMEOUT_MS, reconnectStrategy: false },
+      socket: {
+        host: db.host,
+        port: db.port,
+        connectTimeout: TIMEOUT_MS,
+        reconnectStrategy: false,
+      },
       password: password(db),
     });
     client.on('error', () => {}); // errors reject connect()/ping() below; don't crash on the event
@@ -119,6 +125,10 @@ const checks = {
   },
 };
 
+function checkFor(kind) {
+  return Object.hasOwn(checks, kind) ? checks[kind] : checks.tcp;
+}
+
 // Bound every check, whatever the driver does with its own timeouts.
 function withTimeout(promise, ms) {
   let timer;
@@ -139,13 +149,16 @@ async function checkAll(databases) {
   const results = await Promise.allSettled(
     databases.map((db) =>
       withTimeout(
-        Promise.resolve().then(() => (Object.hasOwn(checks, db.kind) ? checks[db.kind] : checks.tcp)(db)),
+        Promise.resolve().then(() => checkFor(db.kind)(db)),
         TIMEOUT_MS + 1000,
       ),
     ),
   );
   return Object.fromEntries(
-    databases.map((db, i) => [db.name, results[i].status === 'fulfilled' ? 'ok' : describe(results[i].reason)]),
+    databases.map((db, i) => [
+      db.name,
+      results[i].status === 'fulfilled' ? 'ok' : describe(results[i].reason),
+    ]),
   );
 }
 

@@ -37,7 +37,7 @@ async def readyz() -> JSONResponse:
         ),
         return_exceptions=True,
     )
-    status = {db.name: _describe(result) for db, result in zip(dbs, results)}
+    status = {db.name: _describe(result) for db, result in zip(dbs, results, strict=True)}
     ready = all(value == "ok" for value in status.values())
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "databases": status},

@@ -1,3 +1,0 @@
-module app
-
-go 1.24
