@@ -489,8 +489,22 @@ def templates_validate(
 
 def main() -> None:
     """Console entry point."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # bare `dockergen`: the help, as click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:  # usage errors: one line, like every other error
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"dockergen: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("dockergen: aborted", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:  # Ctrl-C outside a command (e.g. during --help paging)
         typer.echo("dockergen: interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -35,7 +35,18 @@ def _name_validator(taken: set[str]):
 
 
 def _port_validator(text: str) -> bool | str:
-    return True if text.isdigit() and 1 <= int(text) <= 65535 else "a port is 1 to 65535"
+    ok = text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
+    return True if ok else "a port is 1 to 65535"
+
+
+def _free_port_validator(taken: set[int]):
+    def validate(text: str) -> bool | str:
+        valid = _port_validator(text)
+        if valid is True and int(text) in taken:
+            return f"port {int(text)} is already used by another service"
+        return valid
+
+    return validate
 
 
 def _unique(base: str, taken: set[str]) -> str:
@@ -131,7 +142,7 @@ def interview(
             questionary.text(
                 f"  port for {svc['name']} ({svc['kind']}):",
                 default=str(default),
-                validate=_port_validator,
+                validate=_free_port_validator(used_ports),
             )
         )
         svc["port"] = int(port)

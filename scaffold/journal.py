@@ -19,9 +19,11 @@ so every move is a rename):
 Recovery, run first by every command that touches a project: a `txn/` with `journal.json`
 was committed, so its operations are replayed to the end (roll forward); a `txn/` without one
 never changed anything outside itself, so it is deleted (roll back); a `txn.done/` is only
-litter and is removed. Either way the project is
-exactly the old state or exactly the new one. A directory lock (flock) keeps two dockergen
-processes from working on one project at once; the kernel drops it if the process dies.
+litter and is removed. Either way the project ends exactly in the old state or the new one.
+A directory lock (flock) keeps two dockergen processes from working on one project at once;
+the kernel drops it if the process dies. Every path is checked to stay inside the project
+before anything is staged or replayed: a journal is data found in a (possibly cloned) project
+and must not reach a file outside it, through `..` or a symlinked folder.
 
 For tests, DOCKERGEN_CRASH_AT=<point> SIGKILLs the process at that point: `staged` (before the
 commit), an operation index (before that operation) or `done` (after all, before cleanup).
@@ -32,11 +34,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scaffold.errors import StateError
@@ -46,6 +49,8 @@ TXN_DIR = "txn"
 DONE_DIR = "txn.done"
 JOURNAL = "journal.json"
 CRASH_ENV = "DOCKERGEN_CRASH_AT"
+_SRC = re.compile(r"^[0-9]{5}$")
+_KINDS = ("put", "delete", "prune", "mkdir")
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,29 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 def _txn(project: Path) -> Path:
     return project / STATE_DIR / TXN_DIR
+
+
+def _inside(project: Path, root: str, op: dict[str, Any]) -> bool:
+    rel = op.get("path")
+    if not isinstance(rel, str) or op.get("op") not in _KINDS:
+        return False
+    if op["op"] == "put" and not _SRC.match(str(op.get("src"))):
+        return False
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        return False
+    parent = os.path.realpath(project.joinpath(*pure.parts).parent)
+    return parent == root or parent.startswith(root + os.sep)
+
+
+def _check_paths(project: Path, ops: Iterable[dict[str, Any]]) -> None:
+    """Refuse the whole transaction if any operation would touch a file outside the project."""
+    root = os.path.realpath(project)
+    for op in ops:
+        if not _inside(project, root, op):
+            raise StateError(
+                f"{project}: refusing to change {op.get('path')!r}: it leads outside the project"
+            )
 
 
 @contextlib.contextmanager
@@ -187,18 +215,25 @@ def apply(project: Path, changes: Sequence[Change], *, dirs: dict[str, int] | No
     """
     if not changes and not dirs:
         return
+    ops = _ops(changes, dirs or {})
+    _check_paths(project, ops)
     txn = _txn(project)
     if txn.exists():
         raise StateError(f"{txn}: an interrupted update is still pending; run the command again")
-    txn.mkdir()
-    for n, change in enumerate(changes):
-        if change.data is not None:
-            _write(txn / f"{n:05d}", change.data, change.mode)
-    ops = _ops(changes, dirs or {})
-    _fsync_dir(txn)
-    _crash_point("staged")
-    tmp = txn / "journal.tmp"
-    _write(tmp, json.dumps({"ops": ops}).encode(), 0o644)
+    try:
+        txn.mkdir()
+        for n, change in enumerate(changes):
+            if change.data is not None:
+                _write(txn / f"{n:05d}", change.data, change.mode)
+        _fsync_dir(txn)
+        _crash_point("staged")
+        tmp = txn / "journal.tmp"
+        _write(tmp, json.dumps({"ops": ops}).encode(), 0o644)
+    except OSError as exc:  # disk full, read-only: nothing outside txn/ was touched yet
+        shutil.rmtree(txn, ignore_errors=True)
+        raise StateError(
+            f"can't stage the update in {txn}: {exc.strerror}; nothing was changed"
+        ) from None
     os.replace(tmp, txn / JOURNAL)
     _fsync_dir(txn)
     _roll_forward(project, txn, ops)
@@ -216,7 +251,10 @@ def recover(project: Path) -> str | None:
         return "discarded an interrupted update that had not changed anything yet"
     try:
         ops = json.loads(journal.read_text(encoding="utf-8"))["ops"]
+        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+            raise TypeError
     except (OSError, ValueError, KeyError, TypeError):
         raise StateError(f"{journal}: corrupt journal of an interrupted update") from None
+    _check_paths(project, ops)
     _roll_forward(project, txn, ops)
     return "completed an interrupted update"

@@ -11,7 +11,7 @@ from scaffold.api import NewResult
 def _shown(path: Path) -> str:
     try:
         rel = os.path.relpath(path)
-    except ValueError:
+    except (ValueError, OSError):  # another drive; or the working directory is gone
         return str(path)
     return rel if not rel.startswith("..") else str(path)
 

@@ -20,6 +20,7 @@ from scaffold.errors import TargetError
 def staging_dir(target: Path) -> Iterator[Path]:
     """A scratch directory beside `target`, removed whatever happens."""
     parent = target.parent
+    created = [p for p in (parent, *parent.parents) if not p.exists()]
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.dockergen-", dir=parent))
@@ -29,6 +30,9 @@ def staging_dir(target: Path) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        for directory in created:  # innermost first; only those still empty (a failed run)
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 def check_new_target(target: Path, *, force: bool) -> None:
@@ -44,10 +48,13 @@ def place_new(built: Path, target: Path) -> None:
     Into a non-empty directory (--force) each file is replaced atomically by rename; files of
     the target that the render doesn't produce are left alone.
     """
-    if target.is_dir() and not any(target.iterdir()):
-        target.rmdir()
     if not target.exists():
         os.rename(built, target)
+        return
+    if not any(target.iterdir()):
+        # Fill the existing directory (it may be the caller's working directory: `new .`).
+        for entry in sorted(built.iterdir()):
+            os.rename(entry, target / entry.name)
         return
     for path in sorted(built.rglob("*")):
         rel = path.relative_to(built)

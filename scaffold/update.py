@@ -9,6 +9,7 @@ merge base, whatever the template's source.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import re
@@ -16,7 +17,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,20 +287,22 @@ def rewrite_layout(
 ) -> tuple[str, bool]:
     """dockergen.yml text for `new`, keeping `text`'s comments where nothing changed.
 
-    Returns the text and whether every comment survived.
+    Returns the text and whether every comment survived. CRLF files stay CRLF.
     """
-    lines = text.splitlines(True)
+    crlf = "\r\n" in text
+    lines = text.replace("\r\n", "\n").splitlines(True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     edited = _edit_blocks(lines, old, new, renames)
+    result: tuple[str, bool] | None = None
     if edited is not None:
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             if yaml.safe_load(edited[0]) == new:
-                return edited[0], not edited[1]
-        except yaml.YAMLError:
-            pass
-    header = [line for line in lines[:1] if line.startswith("# yaml-language-server")]
-    return "".join(header + _dump(new)), not _has_comment(lines[len(header) :])
+                result = edited[0], not edited[1]
+    if result is None:
+        header = [line for line in lines[:1] if line.startswith("# yaml-language-server")]
+        result = "".join(header + _dump(new)), not _has_comment(lines[len(header) :])
+    return (result[0].replace("\n", "\r\n") if crlf else result[0]), result[1]
 
 
 # ------------------------------------------------------------------------- render and plan
@@ -551,6 +554,15 @@ def _unified(path: str, before: bytes | None, after: bytes | None) -> str:
     )
 
 
+@contextlib.contextmanager
+def _one_line_os_errors() -> Iterator[None]:
+    """A file we can't read (permissions, a vanished folder) is one line and exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        raise TargetError(f"{exc.filename or 'the project'}: {exc.strerror or exc}") from None
+
+
 def _load_project(project: Path) -> tuple[State, str, dict[str, Any], dict[str, bytes]]:
     """State, dockergen.yml text and data, and the pristine files; errors are one line, exit 2."""
     state = read_state(project)
@@ -576,7 +588,7 @@ def update_project(
     Conflicts don't raise: the result lists them and the caller decides the exit code.
     """
     project = project.absolute()
-    with journal.locked(project):
+    with _one_line_os_errors(), journal.locked(project):
         recovered = journal.recover(project)
         state, text, raw, old = _load_project(project)
         renames: dict[str, str] = {}
@@ -647,7 +659,7 @@ class DriftResult:
 def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
     """Render into a temp dir and compare with the pristine copy (the user's edits don't count)."""
     project = project.absolute()
-    with journal.locked(project):
+    with _one_line_os_errors(), journal.locked(project):
         recovered = journal.recover(project)
         state, _text, raw, old = _load_project(project)
         layout, tset = prepare(parse(raw), project=project.name)

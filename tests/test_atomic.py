@@ -194,3 +194,70 @@ def test_a_stale_done_folder_is_cleaned_silently(case: Case) -> None:
     (litter / "00001").write_text("x")
     assert journal.recover(project) is None
     assert not litter.exists()
+
+
+# ------------------------------------------------------------------ a journal is untrusted data
+
+
+def _plant_journal(project: Path, ops: list[dict]) -> None:
+    txn = project / ".dockergen" / "txn"
+    txn.mkdir()
+    (txn / "journal.json").write_text(json.dumps({"ops": ops}))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "delete", "path": "../victim"},
+        {"op": "delete", "path": "/etc/hostname"},
+        {"op": "put", "path": "x", "src": "../../victim"},
+        {"op": "chmod", "path": "x"},
+        {"op": "delete", "path": "linked/victim"},
+    ],
+    ids=["dotdot", "absolute", "src-escape", "unknown-op", "symlinked-folder"],
+)
+def test_a_journal_reaching_outside_the_project_is_refused(
+    case: Case, tmp_path: Path, op: dict
+) -> None:
+    project = case.fresh(f"planted-{tmp_path.name}")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_text("keep me\n")
+    (project.parent / "victim").write_text("keep me too\n")
+    (project / "linked").symlink_to(outside, target_is_directory=True)
+    _plant_journal(project, [{"op": "delete", "path": "README.md"}, op])
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaffold", "diff", str(project)],
+        env=case.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("dockergen: ") and "refusing to change" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert (outside / "victim").read_text() == "keep me\n"
+    assert (project.parent / "victim").read_text() == "keep me too\n"
+    assert (project / "README.md").is_file()  # nothing of the planted journal ran
+
+
+def test_a_staging_failure_changes_nothing(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaffold.errors import StateError
+    from scaffold.update import update_project
+
+    project = case.fresh("disk-full")
+    calls = []
+    real = journal._write
+
+    def failing(path: Path, data: bytes, mode: int) -> None:
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data, mode)
+
+    monkeypatch.setattr(journal, "_write", failing)
+    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", case.env["DOCKERGEN_CACHE_DIR"])
+    with pytest.raises(StateError, match="No space left on device; nothing was changed"):
+        update_project(project)
+    assert snapshot(project) == case.before
+    assert not (project / ".dockergen" / "txn").exists()
