@@ -316,6 +316,14 @@ def update(
             "--answer", "-a", help="Answer a template set question; repeatable.", metavar="K=V"
         ),
     ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", "-t", help="Switch template set (same as --set template=)."),
+    ] = None,
+    template_ref: Annotated[
+        str | None,
+        typer.Option("--template-ref", help="Move a git template set to this tag or commit."),
+    ] = None,
     dry_run: DryRunOption = False,
     restore: Annotated[
         bool, typer.Option("--restore", help="Bring back generated files you deleted.")
@@ -331,15 +339,18 @@ def update(
     from scaffold.update import set_values, update_project, update_report
 
     root = _project(directory, project)
-    if ask and (assignments or answer):
-        raise UsageError("use --ask or --set/--answer, not both")
+    assignments = list(assignments or [])
+    assignments += [f"template={template}"] if template is not None else []
+    assignments += [f"template_ref={template_ref}"] if template_ref is not None else []
     edit = None
     if ask:
+        if assignments or answer:
+            raise UsageError("use --ask, or --set/--answer/--template, not both")
         if not _stdin_is_tty():
             raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
         edit = ask_edit(root.absolute().name)
     elif assignments or answer:
-        edit = set_values(assignments or [], answers=answer or [])
+        edit = set_values(assignments, answers=answer or [])
     result = update_project(root, edit=edit, dry_run=dry_run, restore=restore, trust=trust)
     _warn(result.warnings)
     typer.echo(update_report(result))

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from scaffold import __version__, journal
+from scaffold import __version__, journal, sources
 from scaffold.api import prepare
 from scaffold.errors import ConflictError, LayoutError, TargetError, UsageError
 from scaffold.interview import _unique as unique  # the interview's naming rule: api, api-2
@@ -65,13 +65,26 @@ _SECTIONS = ("options", "answers")  # mappings whose keys --set addresses as SEC
 _SCALARS = ("project", "template", "template_ref")
 
 
+def _value(item: str, text: str, *, verbatim: bool) -> Any:
+    """A --set VALUE: None when empty, the text itself for names and sources, else YAML."""
+    if not text.strip():
+        return None
+    if verbatim:
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise UsageError(f"--set {item!r}: the value is not a valid YAML scalar") from None
+
+
 def set_values(assignments: list[str], *, answers: list[str] | None = None) -> LayoutEdit:
     """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
     project / template / template_ref.
 
-    VALUE is a YAML scalar (8001, false, text); an empty VALUE removes the key, back to its
-    default. Setting services.NAME.name renames the service and carries its files' edits over.
-    `answers` are `--answer NAME=VALUE`, typed by the set's question as `new --answer` does.
+    VALUE is a YAML scalar (8001, false) except for names and sources, taken verbatim (a ref
+    `1.0` stays text); an empty VALUE removes the key, back to its default. Setting
+    services.NAME.name renames the service and carries its files' edits over. `answers` are
+    `--answer NAME=VALUE`, typed by the set's question as `new --answer` does.
     """
     forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
 
@@ -82,20 +95,24 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
             key, sep, text = item.partition("=")
             if not sep or not key:
                 raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. services.api.port=8001")
-            try:
-                value = yaml.safe_load(text) if text.strip() else None
-            except yaml.YAMLError:
-                raise UsageError(f"--set {item!r}: the value is not a valid YAML scalar") from None
             path = key.split(".")
             if path[0] == "services" and len(path) == 3:
                 target, name = _find(new, path[1]), path[2]
-                if name == "name" and isinstance(value, str):
+                value = _value(item, text, verbatim=name in ("name", "kind"))
+                if name == "name" and value is not None:
                     origin = next((o for o, n in renames.items() if n == path[1]), path[1])
                     renames[origin] = value
             elif path[0] in _SECTIONS and len(path) == 2:
                 target, name = new.setdefault(path[0], {}), path[1]
+                value = _value(item, text, verbatim=False)
             elif len(path) == 1 and path[0] in _SCALARS:
                 target, name = new, path[0]
+                value = _value(item, text, verbatim=True)
+                if name == "template" and value is not None:  # recorded as `new` records it
+                    source = sources.parse(value)
+                    value = source.location
+                    if source.ref:
+                        new["template_ref"] = source.ref
             else:
                 raise UsageError(f"--set {key!r}: use {forms}")
             if value is None:

@@ -19,6 +19,14 @@ collect_ignore_glob = ["golden/*"]
 VENV_BIN = Path(sys.prefix) / "bin"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite's template-set cache and recently-used list out of the user's own."""
+    if "DOCKERGEN_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["DOCKERGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="dockergen-test-cache-")
+
+
 @pytest.fixture(scope="session")
 def venv_bin() -> Path:
     """The venv's bin directory: dockergen, hadolint, docker-compose live there."""

@@ -808,3 +808,15 @@ def test_random_edits_far_from_template_changes_survive_an_update(
     result = update_project(project)
     assert result.conflicts == []
     assert files_of(project) == expected
+
+
+def test_switching_to_another_set_folder_records_its_absolute_path(
+    tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "team-set"
+    shutil.copytree(sets[1], other)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("update", str(project), "--template", "./team-set")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == str(other)
+    assert "template set default 1.0.0 -> 2.0.0" in result.stdout

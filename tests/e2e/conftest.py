@@ -193,7 +193,9 @@ class Project:
         return (self.path / "secrets" / name).read_text(encoding="utf-8").rstrip("\r\n")
 
     def secret_values(self) -> dict[str, str]:
-        return {p.name: self.secret(p.name) for p in sorted((self.path / "secrets").iterdir())}
+        directory = self.path / "secrets"
+        names = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+        return {name: self.secret(name) for name in names}
 
     def url(self, service: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port(service)}{path}"
