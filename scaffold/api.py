@@ -224,3 +224,22 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
         required = "; every image must be pinned" if policy.require_digests else ""
         lines.append(f"  digests: {len(tset.digests)} pinned{required}")
     return lines
+
+
+# --------------------------------------------------------------------- regenerating
+
+
+def render_pristine(
+    layout: Layout, tset: TemplateSet, dst: Path, *, trust: bool = False
+) -> dict[str, Any]:
+    """Render into the empty `dst` plus its `.dockergen/` (pristine copy and state.json), as
+    `new_project` lays them out: `update` and `diff` compare projects against exactly this."""
+    context = render(layout, tset, dst, trust=trust)
+    state = State(
+        template_source=layout.template,
+        template_name=tset.name,
+        template_version=tset.version,
+        dockergen_version=__version__,
+    )
+    write_state(dst, dst, state)
+    return context

@@ -24,23 +24,14 @@ from typing import Any
 
 import yaml
 
-from scaffold import __version__, journal, sources
-from scaffold.api import prepare
+from scaffold import journal, sources
+from scaffold.api import prepare, render_pristine
 from scaffold.errors import ConflictError, LayoutError, TargetError, UsageError
 from scaffold.interview import _unique as unique  # the interview's naming rule: api, api-2
 from scaffold.layout import LAYOUT_FILE, Layout, load, normalise, parse
 from scaffold.merge import SIDECAR_SUFFIX, FileMerge, Outcome, merge_file
-from scaffold.render import render
 from scaffold.secretfiles import SECRETS_DIR, ensure_secrets
-from scaffold.state import (
-    BASE_DIR,
-    STATE_DIR,
-    STATE_FILE,
-    State,
-    read_state,
-    tree_files,
-    write_state,
-)
+from scaffold.state import BASE_DIR, STATE_DIR, STATE_FILE, State, read_state, tree_files
 from scaffold.templateset import TemplateSet, load_template_set
 
 # An edit of the raw dockergen.yml data: returns the new data and services renamed (old -> new).
@@ -375,27 +366,14 @@ class _Render:
     context: dict[str, Any]
 
     def files(self) -> dict[str, bytes]:
+        """The project's generated files (without `.dockergen/`), as the pristine copy has them."""
         return {rel: p.read_bytes() for rel, p in tree_files(self.root).items()}
-
-    def internal(self) -> dict[str, bytes]:
-        return {
-            rel: p.read_bytes() for rel, p in tree_files(self.root / STATE_DIR, skip=()).items()
-        }
 
 
 def _render(layout: Layout, tset: TemplateSet, tmp: Path, trust: bool) -> _Render:
-    """Exactly what `new` would write for this layout (minus secrets): same render, same state."""
     root = tmp / "render"
     root.mkdir()
-    context = render(layout, tset, root, trust=trust)
-    state = State(
-        template_source=layout.template,
-        template_name=tset.name,
-        template_version=tset.version,
-        dockergen_version=__version__,
-    )
-    write_state(root, root, state)
-    return _Render(root=root, context=context)
+    return _Render(root=root, context=render_pristine(layout, tset, root, trust=trust))
 
 
 def _is_secret(rel: str) -> bool:
@@ -440,13 +418,14 @@ def _moves(
 def _plan_files(
     project: Path,
     old: dict[str, bytes],
-    rendered: _Render,
+    new: dict[str, bytes],
+    rendered: Path,
     *,
     layout_text: bytes | None,
     renames: dict[str, str],
     restore: bool,
 ) -> tuple[list[FileResult], list[journal.Change]]:
-    new = rendered.files()
+    """Merge every generated path; `rendered` is the folder `new` was read from (for modes)."""
     moves = _moves(old, new, renames, project)
     moved = set(moves.values())
     results: list[FileResult] = []
@@ -466,7 +445,7 @@ def _plan_files(
             changes.append(journal.Change(src, None))
         if fm.data is not None and (fm.data != ours or src != rel):
             _check_room(project, rel)
-            mode = _mode(project / src) if ours is not None else _mode(rendered.root / rel)
+            mode = _mode(project / src) if ours is not None else _mode(rendered / rel)
             changes.append(journal.Change(rel, fm.data, mode))
         elif fm.data is None and ours is not None and src == rel:
             changes.append(journal.Change(rel, None))
@@ -478,21 +457,22 @@ def _plan_files(
     return results, changes
 
 
-def _plan_state(project: Path, old: dict[str, bytes], rendered: _Render) -> list[journal.Change]:
-    """Bring `.dockergen/` (pristine copy, state.json, schema, set record) to the new render's."""
-    changes: list[journal.Change] = []
-    internal = rendered.internal()
-    for rel in sorted(old):
-        if f"{BASE_DIR}/{rel}" not in internal:
-            changes.append(journal.Change(f"{STATE_DIR}/{BASE_DIR}/{rel}", None))
-    prefix = f"{BASE_DIR}/"
-    for rel, data in sorted(internal.items(), key=lambda kv: kv[0] == STATE_FILE):  # state last
-        if rel.startswith(prefix):
-            current = old.get(rel[len(prefix) :])
-        else:
-            path = project / STATE_DIR / rel
-            current = path.read_bytes() if path.is_file() else None
-        if current != data:
+def _plan_state(
+    project: Path, old: dict[str, bytes], new: dict[str, bytes], rendered: Path
+) -> list[journal.Change]:
+    """Bring `.dockergen/` to the render's: the pristine copy (which is `new`), then the rest
+    (schema, set record) and state.json last."""
+    base = f"{STATE_DIR}/{BASE_DIR}"
+    changes = [journal.Change(f"{base}/{rel}", None) for rel in sorted(old) if rel not in new]
+    changes += [
+        journal.Change(f"{base}/{rel}", data)
+        for rel, data in sorted(new.items())
+        if old.get(rel) != data
+    ]
+    others = tree_files(rendered / STATE_DIR, skip=(BASE_DIR,))
+    for rel, path in sorted(others.items(), key=lambda kv: kv[0] == STATE_FILE):
+        data, current = path.read_bytes(), project / STATE_DIR / rel
+        if not current.is_file() or current.read_bytes() != data:
             changes.append(journal.Change(f"{STATE_DIR}/{rel}", data))
     return changes
 
@@ -621,12 +601,19 @@ def update_project(
         layout, tset = prepare(parse(raw), project=project.name)
         with tempfile.TemporaryDirectory(prefix="dockergen-update-") as tmp:
             rendered = _render(layout, tset, Path(tmp), trust)
+            new = rendered.files()
             files, changes = _plan_files(
-                project, old, rendered, layout_text=layout_text, renames=renames, restore=restore
+                project,
+                old,
+                new,
+                rendered.root,
+                layout_text=layout_text,
+                renames=renames,
+                restore=restore,
             )
             secrets, secret_changes, dirs = _plan_secrets(project, rendered.context, Path(tmp))
             visible = changes + secret_changes
-            changes = visible + _plan_state(project, old, rendered)
+            changes = visible + _plan_state(project, old, new, rendered.root)
         result = UpdateResult(
             project=project,
             layout=layout,
@@ -639,7 +626,7 @@ def update_project(
             dry_run=dry_run,
             warnings=[recovered] if recovered else [],
             unused_secrets=_unused_secrets(project, old, rendered.context),
-            removed_folders=sorted(_folders(old) - _folders(rendered.files())),
+            removed_folders=sorted(_folders(old) - _folders(new)),
         )
         if not comments_kept:
             result.warnings.append(

@@ -71,7 +71,10 @@ class Case:
         worker = "- name: worker\n  kind: web\n  port: 8100\n"
         layout.write_text(layout.read_text().replace(worker, ""))  # removed by hand
         use_set(template, v2)  # the newer set is in place: the update applies it
-        self.env = {**os.environ, "DOCKERGEN_CACHE_DIR": str(root / "cache")}
+        # conftest points DOCKERGEN_CACHE_DIR at a temp dir; a killed copier leaves its own
+        # temp dirs behind, so they go under this test's folder, not the system's
+        (root / "tmp").mkdir()
+        self.env = {**os.environ, "TMPDIR": str(root / "tmp")}
         self.root = root
         self.before = snapshot(self.start)
         done = self.fresh("reference")
@@ -256,7 +259,6 @@ def test_a_staging_failure_changes_nothing(case: Case, monkeypatch: pytest.Monke
         real(path, data, mode)
 
     monkeypatch.setattr(journal, "_write", failing)
-    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", case.env["DOCKERGEN_CACHE_DIR"])
     with pytest.raises(StateError, match="No space left on device; nothing was changed"):
         update_project(project)
     assert snapshot(project) == case.before

@@ -138,12 +138,6 @@ def without_secrets(files: dict[str, bytes]) -> dict[str, bytes]:
     return {k: v for k, v in files.items() if not k.startswith("secrets/")}
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sets from a folder are materialised in dockergen's cache: keep it out of $HOME."""
-    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 @pytest.fixture(scope="session")
 def sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_sets(tmp_path_factory.mktemp("sets"))
@@ -306,6 +300,18 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     result = invoke("update", str(project), "--set", "services.api.port=8100")
     assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
     assert files_of(project, internal=True) == before
+
+
+def test_switching_to_another_set_folder_records_its_absolute_path(
+    tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "team-set"
+    shutil.copytree(sets[1], other)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("update", str(project), "--template", "./team-set")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == str(other)
+    assert "template set default 1.0.0 -> 2.0.0" in result.stdout
 
 
 def test_rename_carries_edits_to_the_new_folder(project: Path) -> None:
@@ -808,15 +814,3 @@ def test_random_edits_far_from_template_changes_survive_an_update(
     result = update_project(project)
     assert result.conflicts == []
     assert files_of(project) == expected
-
-
-def test_switching_to_another_set_folder_records_its_absolute_path(
-    tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    other = tmp_path / "team-set"
-    shutil.copytree(sets[1], other)
-    monkeypatch.chdir(tmp_path)
-    result = invoke("update", str(project), "--template", "./team-set")
-    assert result.exit_code == 0, result.output
-    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == str(other)
-    assert "template set default 1.0.0 -> 2.0.0" in result.stdout

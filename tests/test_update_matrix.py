@@ -89,11 +89,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return World(tmp_path_factory.mktemp("matrix"))
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 # ---------------------------------------------------------------- the user's edits
 
 

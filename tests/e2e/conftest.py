@@ -200,6 +200,17 @@ class Project:
     def url(self, service: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port(service)}{path}"
 
+    def get(self, service: str, path: str = "/") -> tuple[int, str]:
+        """GET a published service on 127.0.0.1: (status, body)."""
+        return http_get(self.url(service, path))
+
+    def get_json(self, service: str, path: str = "/") -> tuple[int, Any]:
+        status, body = self.get(service, path)
+        try:
+            return status, json.loads(body)
+        except json.JSONDecodeError:
+            raise AssertionError(f"GET {self.url(service, path)}: {status}, not JSON: {body[:500]}") from None
+
     # ---- compose
     def compose(self, *args: Any, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
         return self.lab.docker("compose", "--project-directory", self.path, "--project-name", self.name,
@@ -224,9 +235,9 @@ class Project:
         self.built = True
         return proc
 
-    def down(self, *, volumes: bool = False) -> None:
-        self.compose("down", "--timeout", "5", "--remove-orphans", *(["--volumes"] if volumes else []),
-                     timeout=300)
+    def down(self, *, volumes: bool = False, timeout: int = 5) -> None:
+        self.compose("down", "--timeout", str(timeout), "--remove-orphans",
+                     *(["--volumes"] if volumes else []), timeout=300)
 
     def exec(self, service: str, script: str, *, check: bool = True) -> subprocess.CompletedProcess:
         """`docker compose exec -T SERVICE sh -c SCRIPT` as the service's own user."""

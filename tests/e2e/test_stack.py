@@ -1,0 +1,170 @@
+"""Whole stacks from one command (the brief, section IV): `docker compose up --build --wait`.
+
+Two layouts: the default one (react + fastapi + postgres) and the all-databases one (react, three
+backends of three kinds, postgres + mysql + redis; MongoDB has no Debian package, so no
+look-alike: its output is checked statically only). A request through the frontend's nginx
+(http://127.0.0.1:<frontend port>/api/...) reaches every backend's readiness endpoint, which logs
+in to every database. The containers started in dependency order: every database healthy before
+any backend started, every backend healthy before the frontend started.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    project: Any
+    since: float  # the engine's clock (same host), just before `up`
+
+
+def bring_up(project) -> Any:
+    since = time.time() - 1
+    project.up(build=True)
+    return Stack(project, since)
+
+
+@pytest.fixture(scope="module")
+def default_stack(default_project):
+    try:
+        yield bring_up(default_project)
+    finally:
+        default_project.down(volumes=True)
+
+
+@pytest.fixture(scope="module")
+def full_stack(full_project):
+    try:
+        yield bring_up(full_project)
+    finally:
+        full_project.down(volumes=True)
+
+
+def ready_path(stack: Stack, backend: str) -> str:
+    """nginx sends /api/ to the first backend and /api/<name>/ to each one."""
+    return "/api/readyz" if backend == stack.project.named("backend")[0] else f"/api/{backend}/readyz"
+
+
+# ------------------------------------------------------------------------------------ requests
+
+
+def test_default_layout_is_ready_through_the_frontend(default_stack):
+    project = default_stack.project
+    status, body = project.get_json("frontend", "/api/readyz")
+    assert (status, body) == (200, {"status": "ready", "databases": {"postgres": "ok"}})
+    page_status, page = project.get("frontend", "/")
+    assert page_status == 200 and "<div id=\"root\">" in page, page[:500]
+
+
+@pytest.mark.parametrize("backend", ["api", "express", "go"])
+def test_every_backend_reaches_every_database_through_the_frontend(full_stack, backend):
+    project = full_stack.project
+    databases = project.named("database")
+    assert sorted(databases) == ["mysql", "postgres", "redis"]
+    status, body = project.get_json("frontend", ready_path(full_stack, backend))
+    assert status == 200, body
+    assert body == {"status": "ready", "databases": dict.fromkeys(databases, "ok")}
+    # ... and it is that backend which answered
+    status, hello = project.get_json("frontend", f"/api/{backend}/")
+    assert status == 200 and hello.get("service") == backend, hello
+
+
+# ------------------------------------------------------------------------------------ start order
+
+
+def nanos(timestamp: str) -> int:
+    """RFC 3339 with nanoseconds (docker inspect) -> ns since the epoch."""
+    main, _, frac = timestamp.rstrip("Z").partition(".")
+    seconds = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return int(seconds) * 10**9 + int((frac + "000000000")[:9])
+
+
+def events(stack: Stack) -> dict[str, dict[str, int]]:
+    """service -> {"start": first start, "healthy": first healthy} (ns), from the engine's events."""
+    project = stack.project
+    proc = project.lab.docker("events", "--since", f"{stack.since:.3f}", "--until", f"{time.time():.3f}",
+                              "--filter", "type=container",
+                              "--filter", f"label=com.docker.compose.project={project.name}",
+                              "--format", "{{json .}}", timeout=60)
+    seen: dict[str, dict[str, int]] = {}
+    for line in proc.stdout.splitlines():
+        event = json.loads(line)
+        service = event["Actor"]["Attributes"].get("com.docker.compose.service")
+        action = {"start": "start", "health_status: healthy": "healthy"}.get(event.get("Action", ""))
+        if service and action:
+            seen.setdefault(service, {}).setdefault(action, int(event["timeNano"]))
+    return seen
+
+
+def dependencies(project) -> dict[str, dict[str, str]]:
+    """service -> {dependency: condition}, as compose reads the generated file."""
+    config = json.loads(project.compose("config", "--format", "json", timeout=60).stdout)
+    return {name: {dep: spec.get("condition", "") for dep, spec in (svc.get("depends_on") or {}).items()}
+            for name, svc in config["services"].items()}
+
+
+def check_start_order(stack: Stack) -> None:
+    project = stack.project
+    deps = dependencies(project)
+    frontends, backends, databases = (set(project.named(c)) for c in ("frontend", "backend", "database"))
+    # The generated file says: frontend <- every backend <- every database, each on health.
+    for name in frontends:
+        assert deps[name] == dict.fromkeys(backends, "service_healthy"), deps
+    for name in backends:
+        assert deps[name] == dict.fromkeys(databases, "service_healthy"), deps
+    for name in databases:
+        assert deps[name] == {}, deps
+
+    # The engine says it happened in that order.
+    seen = events(stack)
+    assert set(seen) == frontends | backends | databases, seen
+    lines = []
+    for name, needs in deps.items():
+        for dep in needs:
+            started, healthy = seen[name].get("start"), seen[dep].get("healthy")
+            assert started and healthy, (name, dep, seen)
+            lines.append(f"{dep} healthy {(started - healthy) / 1e9:+.2f} s before {name} started")
+            assert healthy < started, f"{name} started before {dep} was healthy:\n" + "\n".join(lines)
+
+    # docker inspect agrees: each dependant's State.StartedAt is after its dependencies' first
+    # passing healthcheck (when the health log still holds it: the engine keeps the last 5).
+    cids = {name: project.container(name) for name in deps}
+    state = {name: project.lab.inspect(cid)[0]["State"] for name, cid in cids.items()}
+    for name, needs in deps.items():
+        started = nanos(state[name]["StartedAt"])
+        for dep in needs:
+            log = (state[dep].get("Health") or {}).get("Log") or []
+            passed = [nanos(entry["End"]) for entry in log if entry["ExitCode"] == 0]
+            if len(log) < 5 and passed:
+                assert min(passed) < started, (name, dep, state[dep]["Health"], state[name]["StartedAt"])
+
+
+def test_default_layout_starts_in_dependency_order(default_stack):
+    check_start_order(default_stack)
+
+
+def test_all_databases_layout_starts_in_dependency_order(full_stack):
+    check_start_order(full_stack)
+
+
+def test_every_service_is_healthy_and_databases_are_not_published(full_stack):
+    project = full_stack.project
+    rows = project.compose("ps", "--all", "--format", "json", timeout=60).stdout.strip()
+    ps = json.loads(rows) if rows.startswith("[") else [json.loads(r) for r in rows.splitlines()]
+    assert sorted(r["Service"] for r in ps) == sorted(s["name"] for s in project.services)
+    for row in ps:
+        assert row["Health"] == "healthy", row
+        published = [p for p in row.get("Publishers") or [] if p.get("PublishedPort")]
+        if row["Service"] in project.named("database"):
+            assert not published, row
+        else:
+            assert all(p["URL"] == "127.0.0.1" for p in published), row
