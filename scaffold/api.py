@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
-from scaffold.layout import Layout, normalise
+from scaffold.layout import Layout, normalise, unique_name, with_digests
 from scaffold.render import render
 from scaffold.secretfiles import ensure_secrets
 from scaffold.staging import check_new_target, place_new, staging_dir
@@ -50,31 +49,19 @@ def new_project(
 ) -> NewResult:
     """Generate a project into `target`; nothing is written unless everything succeeded.
 
-    `digests` (image:tag -> sha256:...) adds to the set's own digest pins (`--digests FILE`).
+    `digests` (image:tag -> sha256:..., `--digests FILE`) are added to the layout's own pins and
+    so recorded in dockergen.yml, where `update` and `diff` find them again.
     """
     target = target.absolute()
-    layout, tset = prepare(layout, project=layout.project or target.name)
     if digests:
-        tset = tset.with_digests(digests)
+        layout = with_digests(layout, digests)
+    layout, tset = prepare(layout, project=layout.project or target.name)
     check_new_target(target, force=force)
     with staging_dir(target) as tmp:
-        rendered = tmp / "render"
-        rendered.mkdir()
-        context = render(layout, tset, rendered, trust=trust)
         out = tmp / "out"
-
-        shutil.copytree(rendered, out, symlinks=True)
-        write_state(
-            out,
-            rendered,
-            State(
-                template_source=layout.template,
-                template_name=tset.name,
-                template_version=tset.version,
-                dockergen_version=__version__,
-            ),
-        )
-        files = sorted(tree_files(rendered))
+        out.mkdir()
+        context = render_pristine(layout, tset, out, trust=trust)
+        files = sorted(tree_files(out))
         created = ensure_secrets(context, out, existing=target)
         place_new(out, target)
     return NewResult(target=target, layout=layout, files=files, secrets=created, context=context)
@@ -103,9 +90,7 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
     taken: set[str] = set()
     for category in ("frontend", "backend", "database"):
         for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):  # type: ignore[arg-type]
-            name, n = kind.default_name, 2
-            while name in taken:
-                name, n = f"{kind.default_name}-{n}", n + 1
+            name = unique_name(kind.default_name, taken)
             taken.add(name)
             everything.append({"name": name, "kind": kind.name, "category": category})
     answers = {q.name: q.placeholder() for q in tset.questions}
@@ -232,8 +217,8 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
 def render_pristine(
     layout: Layout, tset: TemplateSet, dst: Path, *, trust: bool = False
 ) -> dict[str, Any]:
-    """Render into the empty `dst` plus its `.dockergen/` (pristine copy and state.json), as
-    `new_project` lays them out: `update` and `diff` compare projects against exactly this."""
+    """Render into the empty `dst` plus its `.dockergen/` (pristine copy and state.json): what
+    `new_project` writes, and what `update` and `diff` compare projects against."""
     context = render(layout, tset, dst, trust=trust)
     state = State(
         template_source=layout.template,

@@ -75,6 +75,15 @@ def _stdin_is_tty() -> bool:
         return False
 
 
+DigestsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--digests",
+        help="YAML map image:tag -> sha256:... to pin images by digest (kept in dockergen.yml).",
+    ),
+]
+
+
 @app.command()
 @handled
 def new(
@@ -118,10 +127,7 @@ def new(
             metavar="KEY=VALUE",
         ),
     ] = None,
-    digests_file: Annotated[
-        Path | None,
-        typer.Option("--digests", help="YAML map image:tag -> sha256:... to pin images by digest."),
-    ] = None,
+    digests_file: DigestsOption = None,
     trust: Annotated[
         bool,
         typer.Option(
@@ -324,6 +330,7 @@ def update(
         str | None,
         typer.Option("--template-ref", help="Move a git template set to this tag or commit."),
     ] = None,
+    digests_file: DigestsOption = None,
     dry_run: DryRunOption = False,
     restore: Annotated[
         bool, typer.Option("--restore", help="Bring back generated files you deleted.")
@@ -334,9 +341,11 @@ def update(
 
     Exit 1 when a file has conflicts (they are marked in the file and listed).
     """
+    from scaffold.edits import ask as ask_edit
+    from scaffold.edits import chain, pin_digests, set_values
     from scaffold.errors import UsageError
-    from scaffold.update import ask as ask_edit
-    from scaffold.update import set_values, update_project, update_report
+    from scaffold.report import update_report
+    from scaffold.update import update_project
 
     root = _project(directory, project)
     assignments = list(assignments or [])
@@ -351,6 +360,10 @@ def update(
         edit = ask_edit(root.absolute().name)
     elif assignments or answer:
         edit = set_values(assignments, answers=answer or [])
+    if digests_file is not None:
+        from scaffold.policy import load_digests_file
+
+        edit = chain(edit, pin_digests(load_digests_file(digests_file)))
     result = update_project(root, edit=edit, dry_run=dry_run, restore=restore, trust=trust)
     _warn(result.warnings)
     typer.echo(update_report(result))
@@ -370,7 +383,9 @@ def add(
     trust: UpdateTrustOption = False,
 ) -> None:
     """Add a service to dockergen.yml and update (a database is wired to every backend)."""
-    from scaffold.update import add_service, update_project, update_report
+    from scaffold.edits import add_service
+    from scaffold.report import update_report
+    from scaffold.update import update_project
 
     edit = add_service(kind, name, port)
     result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
@@ -388,7 +403,9 @@ def remove(
     trust: UpdateTrustOption = False,
 ) -> None:
     """Remove a service from dockergen.yml and update; files you edited are kept."""
-    from scaffold.update import remove_service, update_project, update_report
+    from scaffold.edits import remove_service
+    from scaffold.report import update_report
+    from scaffold.update import update_project
 
     edit = remove_service(name)
     result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
@@ -409,7 +426,8 @@ def diff(
 ) -> None:
     """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
     from scaffold.errors import CheckFailed
-    from scaffold.update import drift_report, project_diff
+    from scaffold.report import drift_report
+    from scaffold.update import project_diff
 
     result = project_diff(_project(directory, project), trust=trust)
     _warn(result.warnings)

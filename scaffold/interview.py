@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaffold.errors import Aborted
-from scaffold.layout import check_name
+from scaffold.layout import check_name, unique_name
 from scaffold.templateset import TemplateSet
 
 NONE = "none"
@@ -47,13 +47,6 @@ def _free_port_validator(taken: set[int]):
         return valid
 
     return validate
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}-{n}", n + 1
-    return name
 
 
 def interview(
@@ -108,7 +101,7 @@ def interview(
         name = _ask(
             questionary.text(
                 "  backend service name:",
-                default=_unique(default or tset.kind(kind).default_name, taken),
+                default=unique_name(default or tset.kind(kind).default_name, taken),
                 validate=_name_validator(taken),
             )
         )
@@ -126,7 +119,7 @@ def interview(
     )
     for kind in picked:
         name = next((n for n, s in prev.items() if s["kind"] == kind), None)
-        name = _unique(name or tset.kind(kind).default_name, taken)
+        name = unique_name(name or tset.kind(kind).default_name, taken)
         taken.add(name)
         services.append({"name": name, "kind": kind})
 

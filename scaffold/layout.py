@@ -8,6 +8,7 @@ and no collisions; it is what gets written back to dockergen.yml.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,45 @@ def check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise ValueError(f"invalid {what} name {value!r}: {_NAME_RULE}")
     return value
+
+
+def unique_name(base: str, taken: Iterable[str]) -> str:
+    """`base`, or `base-2`, `base-3`... : the first one not in `taken` (how services are named
+    when a kind's default name repeats)."""
+    taken = set(taken)
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def check_digests(digests: Mapping[str, str]) -> dict[str, str]:
+    """A project's digest pins: each key image:tag without a digest, each value sha256:<64 hex>,
+    and one digest per image however it is spelled; ValueError names the entry at fault."""
+    from scaffold.policy import canonical_digests
+
+    seen: dict[str, str] = {}
+    for ref, digest in digests.items():
+        key = next(iter(canonical_digests({ref: digest})))  # the image's full name
+        if key in seen and digests[seen[key]] != digest:
+            raise ValueError(f"{seen[key]} and {ref} are the same image with different digests")
+        seen.setdefault(key, ref)
+    return dict(digests)
+
+
+def merge_digests(current: Mapping[str, str], pins: Mapping[str, str]) -> dict[str, str]:
+    """`current` with `pins` over it. A pin for an image already there, however spelled
+    (python:3.13 is docker.io/library/python:3.13), takes that entry's place and spelling."""
+    from scaffold.policy import canonical
+
+    incoming = {canonical(ref): (ref, digest) for ref, digest in pins.items()}
+    merged: dict[str, str] = {}
+    for ref, digest in current.items():
+        key = canonical(ref)
+        merged[ref] = incoming[key][1] if key in incoming else digest
+    known = {canonical(ref) for ref in current}
+    merged.update(pair for key, pair in incoming.items() if key not in known)
+    return merged
 
 
 class _Model(BaseModel):
@@ -82,12 +122,25 @@ class Layout(_Model):
         default_factory=dict, description="answers to the template set's own questions"
     )
     options: Options = Field(default_factory=Options)
+    digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="image:tag -> sha256:... pins over the template set's own (`new --digests "
+        "FILE`, `update --digests FILE`); a known image is rendered as image:tag@sha256:...",
+        json_schema_extra={  # for editors; check_digests says the same in words
+            "additionalProperties": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+        },
+    )
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
     @field_validator("project", mode="before")
     @classmethod
     def _project(cls, value: Any) -> Any:
         return value if value is None else check_name(value, "project")
+
+    @field_validator("digests")
+    @classmethod
+    def _digests(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_digests(value)
 
     def by_category(self, tset: TemplateSet, category: str) -> list[Service]:
         return [s for s in self.services if tset.kind(s.kind).category == category]
@@ -100,6 +153,8 @@ class Layout(_Model):
             data.pop("template_ref")
         if not self.answers:
             data.pop("answers")
+        if not self.digests:
+            data.pop("digests")
         text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
         return f"# yaml-language-server: $schema=.dockergen/{SCHEMA_FILE}\n{text}"
 
@@ -110,6 +165,15 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     schema["title"] = "dockergen.yml"
     return schema
+
+
+def with_digests(layout: Layout, pins: Mapping[str, str]) -> Layout:
+    """The layout with `pins` recorded over its own `digests` (`new --digests FILE`)."""
+    try:
+        digests = check_digests(merge_digests(layout.digests, pins))
+    except ValueError as exc:
+        raise LayoutError(f"digests: {exc}") from None
+    return layout.model_copy(update={"digests": digests})
 
 
 def _message(exc: ValidationError) -> str:
@@ -242,10 +306,7 @@ def from_choices(
                 f"unknown {category} kind {kind_name!r}; valid {category} kinds: {', '.join(valid)}"
             )
         if not name:
-            base = tset.kinds[kind_name].default_name
-            name, n = base, 2
-            while name in used:
-                name, n = f"{base}-{n}", n + 1
+            name = unique_name(tset.kinds[kind_name].default_name, used)
         used.add(name)
         entries.append({"name": name, "kind": kind_name})
     return {"services": entries}

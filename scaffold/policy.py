@@ -3,8 +3,9 @@
 Before rendering, `ImageResolver` rewrites every image reference of the catalog (kind.yml
 `images` and `image`) so templates emit the final reference:
 
-1. digest: if the set's `policy.digests` (or `new --digests FILE`) knows `name:tag`, the
-   reference becomes `name:tag@sha256:...` (the tag stays, so Renovate still sees it);
+1. digest: if the set's `policy.digests` or the project's `digests` (dockergen.yml, where
+   `new/update --digests FILE` record them; they win) knows `name:tag`, the reference becomes
+   `name:tag@sha256:...` (the tag stays, so Renovate still sees it);
 2. mirror: with `policy.mirror: registry.example.test/mirror/`, Docker Hub images keep their
    repository path, official ones under `library/`
    (`python:3.13-slim-trixie` -> `registry.example.test/mirror/library/python:3.13-slim-trixie`,
@@ -114,7 +115,11 @@ def canonical_digests(digests: Mapping[str, str]) -> dict[str, str]:
 
 
 def load_digests_file(path: Path) -> dict[str, str]:
-    """`--digests FILE`: a YAML/JSON mapping image:tag -> sha256:..., or {digests: {...}}."""
+    """`--digests FILE`: a YAML/JSON mapping image:tag -> sha256:..., or {digests: {...}}.
+
+    The images keep the file's spelling (dockergen.yml records them so); they are matched on the
+    canonical name when rendering.
+    """
     from scaffold.errors import UsageError
 
     try:
@@ -128,9 +133,10 @@ def load_digests_file(path: Path) -> dict[str, str]:
     if not isinstance(data, dict):
         raise UsageError(f"--digests {path}: expected a mapping of image:tag to sha256:...")
     try:
-        return canonical_digests(data)
+        canonical_digests(data)
     except ValueError as exc:
         raise UsageError(f"--digests {path}: {exc}") from None
+    return {str(ref): str(digest) for ref, digest in data.items()}
 
 
 def mirrored(ref: str, mirror: str) -> str:

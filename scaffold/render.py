@@ -75,6 +75,8 @@ def render(
     """
     check_trust(tset, trust)
     trust = trust or tset.bundled
+    if layout.digests:  # the project's pins (dockergen.yml) over the set's policy.digests
+        tset = tset.with_digests(layout.digests)
     context = build_context(layout, tset)
     _copy(tset, "project", dst, context, trust)
     for svc in context["built"]:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffold.api import NewResult
+from scaffold.merge import SIDECAR_SUFFIX, Outcome
+
+if TYPE_CHECKING:
+    from scaffold.update import DriftResult, UpdateResult
 
 
 def _shown(path: Path) -> str:
@@ -32,4 +37,85 @@ def new_report(result: NewResult) -> str:
         f"  cd {_shown(result.target)} && docker compose up --build --wait",
         "  edit dockergen.yml, then `dockergen update` to regenerate without losing your edits",
     ]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ update, add, remove, diff
+
+_LABELS: dict[Outcome, tuple[str, str]] = {
+    Outcome.CREATED: ("created", ""),
+    Outcome.UPDATED: ("updated", ""),
+    Outcome.MERGED: ("merged", "your edits kept"),
+    Outcome.CONFLICT: ("CONFLICT", "resolve the <<<<<<< yours / >>>>>>> template blocks"),
+    Outcome.SIDECAR: (
+        "CONFLICT",
+        "yours kept; the template's version is in {path}" + SIDECAR_SUFFIX,
+    ),
+    Outcome.DELETED: ("deleted", "no longer generated"),
+    Outcome.ORPHANED: ("kept", "no longer generated, but you edited it"),
+    Outcome.STILL_DELETED: ("skipped", "you deleted it; --restore brings it back"),
+    Outcome.RESTORED: ("restored", ""),
+    Outcome.KEPT: ("kept", ""),
+    Outcome.UNCHANGED: ("unchanged", ""),
+}
+
+
+def _version_note(template: str, old: str, new: str) -> str:
+    return (
+        f"template set {template} {old} -> {new}"
+        if old != new
+        else f"template set {template} {new}"
+    )
+
+
+def update_report(result: UpdateResult) -> str:
+    """The lines a user reads after `update`, `add` or `remove` (warnings go apart)."""
+    lines: list[str] = []
+    if not result.changed:
+        lines.append(
+            f"{result.layout.project} is up to date "
+            f"({_version_note(result.template, result.old_version, result.new_version)})."
+        )
+        return "\n".join(lines)
+    if result.dry_run and result.diff:
+        lines.append(result.diff.rstrip("\n"))
+    verb = "Would update" if result.dry_run else "Updated"
+    note = _version_note(result.template, result.old_version, result.new_version)
+    lines.append(f"{verb} {result.layout.project} ({note}):")
+    gone = {folder: 0 for folder in result.removed_folders}  # one line per removed service
+    for f in result.files:
+        folder = f.path.split("/", 1)[0]
+        if f.outcome is Outcome.DELETED and folder in gone:
+            gone[folder] += 1
+    for folder, count in gone.items():
+        if count:
+            lines.append(f"  {'deleted':<9} {folder}/ ({count} generated files you hadn't edited)")
+    for f in result.files:
+        if f.outcome is Outcome.DELETED and f.path.split("/", 1)[0] in gone:
+            continue
+        label, detail = _LABELS[f.outcome]
+        detail = detail.format(path=f.path)
+        if f.moved_from:
+            label = "moved" if f.outcome in (Outcome.UNCHANGED, Outcome.KEPT) else label
+            detail = ", ".join(x for x in (f"from {f.moved_from}", detail) if x)
+        lines.append(f"  {label:<9} {f.path}" + (f" ({detail})" if detail else ""))
+    lines += [f"  {'secret':<9} {s} (new, random)" for s in result.secrets]
+    lines += [f"  {'unused':<9} {s} (its service is gone; kept)" for s in result.unused_secrets]
+    if not result.files and not result.secrets:
+        lines.append("  only dockergen's own state in .dockergen/ changed")
+    return "\n".join(lines)
+
+
+def drift_report(result: DriftResult) -> str:
+    """`diff`: a summary, then the unified diff of the pristine copy against a fresh render."""
+    lines: list[str] = []
+    name = result.project.name
+    note = _version_note(result.template, result.old_version, result.new_version)
+    if not result.pending:
+        lines.append(f"{name} is up to date ({note}).")
+        return "\n".join(lines)
+    lines.append(f"Update pending for {name} ({note}); `dockergen update` applies it:")
+    lines += [f"  {code} {path}" for code, path in result.status]
+    if result.diff:
+        lines.append(result.diff.rstrip("\n"))
     return "\n".join(lines)

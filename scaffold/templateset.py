@@ -330,7 +330,7 @@ class TemplateSet:
         return [k for k in self.kinds.values() if k.category == category]
 
     def with_digests(self, extra: Mapping[str, str]) -> TemplateSet:
-        """The same set with more image digests (`new --digests FILE`); `extra` wins."""
+        """The same set with more image digests (a project's `digests`); `extra` wins."""
         from scaffold.policy import canonical_digests
 
         try:

@@ -5,6 +5,8 @@ Kept out of conftest.py so test modules can import them by a name no other conft
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from scaffold import layout as layouts
 from scaffold.api import NewResult, new_project
-from scaffold.templateset import TemplateSet, load_template_set
+from scaffold.templateset import TemplateSet, bundled_root, load_template_set
 
 
 def default_set() -> TemplateSet:
@@ -75,3 +77,110 @@ def staging_leftovers(parent: Path) -> list[str]:
 def assert_no_findings(findings: Iterable[str]) -> None:
     findings = list(findings)
     assert not findings, f"{len(findings)} finding(s):\n" + "\n".join(findings)
+
+
+# ------------------------------------------------- update tests: a small set in two versions
+#
+# test_update.py, test_update_matrix.py and test_atomic.py use a copy of the bundled set with
+# its own `web` backend kind, so their expected lines don't move when the bundled kinds change.
+
+WEB_DOCKERFILE = """\
+{% include "partials/header.jinja" %}
+
+FROM {{ svc.images.build }} AS build
+WORKDIR /src
+COPY requirements.txt .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+
+FROM {{ svc.images.runtime }} AS runtime
+{% include "partials/labels.jinja" %}
+WORKDIR /app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY app/ ./app/
+USER 10001:10001
+
+EXPOSE {{ svc.port }}
+HEALTHCHECK CMD ["python", "-m", "app.health", "{{ svc.port }}"]
+CMD ["python", "-m", "app.main"]
+"""
+WEB_KIND = """\
+category: backend
+description: a small Python web service (test kind)
+default_name: web
+port: 8000
+images:
+  build: python:3.12-slim
+  runtime: python:3.12-slim
+environment:
+  APP_MODE: production
+"""
+WEB_FILES = {
+    "Dockerfile.jinja": WEB_DOCKERFILE,
+    "requirements.txt.jinja": "requests==2.32.3\n",
+    ".dockerignore.jinja": ".git\n.env*\nsecrets/\n__pycache__/\n",
+    "app/main.py.jinja": '"""{{ svc.name }}."""\nPORT = {{ svc.port }}\n',
+}
+V2_IMAGES = ("python:3.12-slim", "python:3.13-slim")  # v2 moves the web kind to 3.13
+V2_COMPOSE_LINE = "# Reviewed for template set 2.0.0.\n"
+
+
+def make_sets(root: Path) -> tuple[Path, Path]:
+    """A test set v1 and a newer v2 (the web kind's images and the compose template changed).
+
+    The web Dockerfile takes its FROM images from the kind's `images`, as a set's should, so
+    digest pins and mirrors apply to it."""
+    bundled = bundled_root() / "default"
+    v1 = root / "v1"
+    shutil.copytree(bundled, v1, ignore=shutil.ignore_patterns("kinds"))
+    for kind in ("postgres", "redis"):
+        shutil.copytree(bundled / "kinds" / kind, v1 / "kinds" / kind)
+    web = v1 / "kinds" / "web"
+    (web / "files" / "app").mkdir(parents=True)
+    (web / "kind.yml").write_text(WEB_KIND)
+    for rel, text in WEB_FILES.items():
+        (web / "files" / rel).write_text(text)
+    v2 = root / "v2"
+    shutil.copytree(v1, v2)
+    manifest = v2 / "set.yml"
+    manifest.write_text(re.sub(r"(?m)^version: .*$", "version: 2.0.0", manifest.read_text()))
+    kind = v2 / "kinds" / "web" / "kind.yml"
+    kind.write_text(kind.read_text().replace(*V2_IMAGES))
+    compose = v2 / "project" / "docker-compose.yml.jinja"
+    compose.write_text(compose.read_text() + V2_COMPOSE_LINE)
+    return v1, v2
+
+
+def use_set(template: Path, version: Path) -> None:
+    """Put a set version at the project's template path: an upgrade in place."""
+    shutil.rmtree(template, ignore_errors=True)
+    shutil.copytree(version, template)
+
+
+def base_layout(template: Path) -> dict[str, Any]:
+    return {
+        "template": str(template),
+        "services": [
+            {"name": "api", "kind": "web", "port": 8000},
+            {"name": "worker", "kind": "web", "port": 8100},
+        ],
+    }
+
+
+def create(target: Path, data: dict[str, Any]) -> Path:
+    new_project(target, layouts.parse(data))
+    return target
+
+
+def files_of(root: Path, *, internal: bool = False) -> dict[str, bytes]:
+    """Every file below root (relative POSIX path -> bytes); `.dockergen/` only if asked."""
+    out: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and (internal or not rel.startswith(".dockergen/")):
+            out[rel] = path.read_bytes()
+    return out
+
+
+def without_secrets(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in files.items() if not k.startswith("secrets/")}

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_update import base_layout, create, make_sets, use_set
+from projects import base_layout, create, make_sets, use_set
 
 from scaffold import journal
 from scaffold.state import read_state

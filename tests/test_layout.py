@@ -352,6 +352,11 @@ def test_from_choices_numbers_repeated_kinds():
     }
 
 
+def test_unique_name_numbers_from_2():
+    assert layouts.unique_name("api", set()) == "api"
+    assert layouts.unique_name("api", {"api", "api-2", "api-4"}) == "api-3"
+
+
 def test_from_choices_rejects_kind_of_wrong_category():
     with pytest.raises(LayoutError) as info:
         layouts.from_choices(frontend=None, backends=["postgres"], databases=[], tset=default_set())
@@ -365,3 +370,54 @@ def test_json_schema_matches_shipped_file():
     from scaffold.render import schema_path
 
     assert json.loads(schema_path().read_text()) == layouts.json_schema()
+
+
+# ---------------------------------------------------------------------------------- digests
+
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+@pytest.mark.parametrize(
+    ("digests", "message"),
+    [
+        ({"python:3.13": "sha256:abc"}, "digests: python:3.13: 'sha256:abc' is not a sha256:<64"),
+        ({"python:3.13": D1.upper()}, "is not a sha256:<64 hex> digest"),
+        ({"python": D1}, "digests: python: a digests key is image:tag, without a digest"),
+        ({f"python:3.13@{D1}": D1}, "a digests key is image:tag, without a digest"),
+        ({"python:3.13": 5}, "digests.python:3.13: Input should be a valid string"),
+        (
+            {"python:3.13": D1, "docker.io/library/python:3.13": D2},
+            "python:3.13 and docker.io/library/python:3.13 are the same image",
+        ),
+    ],
+)
+def test_digests_are_checked_with_one_line(digests: dict, message: str):
+    line = parse_error({"services": [svc("a", "py")], "digests": digests})
+    assert line.startswith("dockergen.yml: ") and message in line
+    assert "\n" not in line
+
+
+def test_digests_written_only_when_there_are_some(tmp_path: Path):
+    layout = normalise(svc("a", "py"))
+    assert "digests" not in layout.to_yaml()
+    pinned = layouts.with_digests(layout, {"python:3.13": D1})
+    path = tmp_path / "dockergen.yml"
+    path.write_text(pinned.to_yaml())
+    assert layouts.load(path).digests == {"python:3.13": D1}
+    assert pinned.to_yaml().index("digests:") < pinned.to_yaml().index("services:")
+
+
+def test_merged_pins_keep_the_spelling_and_place_of_the_same_image():
+    current = {"python:3.13": D1, "redis:8": D1}
+    pins = {"docker.io/library/python:3.13": D2, "postgres:17": D2}
+    assert layouts.merge_digests(current, pins) == {
+        "python:3.13": D2,
+        "redis:8": D1,
+        "postgres:17": D2,
+    }
+
+
+def test_with_digests_rejects_a_bad_pin_in_one_line():
+    with pytest.raises(LayoutError) as info:
+        layouts.with_digests(normalise(svc("a", "py")), {"python:3.13": "md5:abc"})
+    assert info.value.line() == "digests: python:3.13: 'md5:abc' is not a sha256:<64 hex> digest"

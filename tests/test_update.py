@@ -1,8 +1,9 @@
 """`dockergen update`, `add`, `remove` and `diff`: the merge into a real project, end to end.
 
 The projects use a small test set (a copy of the bundled one with its own `web` backend kind),
-so the expected lines don't move when the bundled kinds change; `make_sets` and the helpers
-below are shared with test_update_matrix.py and test_atomic.py.
+so the expected lines don't move when the bundled kinds change; it and the helpers shared with
+test_update_matrix.py and test_atomic.py (`make_sets`, `create`, `files_of`...) are in
+projects.py.
 """
 
 from __future__ import annotations
@@ -21,121 +22,16 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from projects import base_layout, create, files_of, make_sets, use_set, without_secrets
 from typer.testing import CliRunner, Result
 
-from scaffold import layout as layouts
-from scaffold.api import new_project
 from scaffold.cli import app
+from scaffold.edits import add_service, remove_service, rewrite_layout, set_values
 from scaffold.errors import StateError, UsageError
 from scaffold.merge import Outcome
-from scaffold.templateset import bundled_root
-from scaffold.update import (
-    add_service,
-    remove_service,
-    rewrite_layout,
-    set_values,
-    update_project,
-)
+from scaffold.update import update_project
 
-# ------------------------------------------------------------------ shared helpers
-
-WEB_DOCKERFILE = """\
-{% include "partials/header.jinja" %}
-
-FROM python:3.12-slim AS build
-WORKDIR /src
-COPY requirements.txt .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
-
-FROM python:3.12-slim AS runtime
-{% include "partials/labels.jinja" %}
-WORKDIR /app
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
-COPY app/ ./app/
-USER 10001:10001
-
-EXPOSE {{ svc.port }}
-HEALTHCHECK CMD ["python", "-m", "app.health", "{{ svc.port }}"]
-CMD ["python", "-m", "app.main"]
-"""
-WEB_KIND = """\
-category: backend
-description: a small Python web service (test kind)
-default_name: web
-port: 8000
-images:
-  build: python:3.12-slim
-  runtime: python:3.12-slim
-environment:
-  APP_MODE: production
-"""
-WEB_FILES = {
-    "Dockerfile.jinja": WEB_DOCKERFILE,
-    "requirements.txt.jinja": "requests==2.32.3\n",
-    ".dockerignore.jinja": ".git\n.env*\nsecrets/\n__pycache__/\n",
-    "app/main.py.jinja": '"""{{ svc.name }}."""\nPORT = {{ svc.port }}\n',
-}
-V2_FROM = ("FROM python:3.12-slim AS", "FROM python:3.13-slim AS")
-V2_COMPOSE_LINE = "# Reviewed for template set 2.0.0.\n"
-
-
-def make_sets(root: Path) -> tuple[Path, Path]:
-    """A test set v1 and a newer v2 (Dockerfile FROM lines and compose template changed)."""
-    bundled = bundled_root() / "default"
-    v1 = root / "v1"
-    shutil.copytree(bundled, v1, ignore=shutil.ignore_patterns("kinds"))
-    for kind in ("postgres", "redis"):
-        shutil.copytree(bundled / "kinds" / kind, v1 / "kinds" / kind)
-    web = v1 / "kinds" / "web"
-    (web / "files" / "app").mkdir(parents=True)
-    (web / "kind.yml").write_text(WEB_KIND)
-    for rel, text in WEB_FILES.items():
-        (web / "files" / rel).write_text(text)
-    v2 = root / "v2"
-    shutil.copytree(v1, v2)
-    manifest = v2 / "set.yml"
-    manifest.write_text(re.sub(r"(?m)^version: .*$", "version: 2.0.0", manifest.read_text()))
-    dockerfile = v2 / "kinds" / "web" / "files" / "Dockerfile.jinja"
-    dockerfile.write_text(dockerfile.read_text().replace(*V2_FROM))
-    compose = v2 / "project" / "docker-compose.yml.jinja"
-    compose.write_text(compose.read_text() + V2_COMPOSE_LINE)
-    return v1, v2
-
-
-def use_set(template: Path, version: Path) -> None:
-    """Put a set version at the project's template path: an upgrade in place."""
-    shutil.rmtree(template, ignore_errors=True)
-    shutil.copytree(version, template)
-
-
-def base_layout(template: Path) -> dict[str, Any]:
-    return {
-        "template": str(template),
-        "services": [
-            {"name": "api", "kind": "web", "port": 8000},
-            {"name": "worker", "kind": "web", "port": 8100},
-        ],
-    }
-
-
-def create(target: Path, data: dict[str, Any]) -> Path:
-    new_project(target, layouts.parse(data))
-    return target
-
-
-def files_of(root: Path, *, internal: bool = False) -> dict[str, bytes]:
-    """Every file below root (relative POSIX path -> bytes); `.dockergen/` only if asked."""
-    out: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and (internal or not rel.startswith(".dockergen/")):
-            out[rel] = path.read_bytes()
-    return out
-
-
-def without_secrets(files: dict[str, bytes]) -> dict[str, bytes]:
-    return {k: v for k, v in files.items() if not k.startswith("secrets/")}
+# ------------------------------------------------------------------ fixtures
 
 
 @pytest.fixture(scope="session")
@@ -326,6 +222,102 @@ def test_rename_carries_edits_to_the_new_folder(project: Path) -> None:
     assert by_path["backend/Dockerfile"].outcome is Outcome.MERGED
     assert by_path["backend/Dockerfile"].moved_from == "api/Dockerfile"
     assert not update_project(project).changed
+
+
+# ------------------------------------------------------------------ digest pins (--digests FILE)
+
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+PINNED_FROM = "FROM python:3.12-slim@{} AS {}"
+
+
+def _pins(path: Path, digest: str, image: str = "python:3.12-slim") -> str:
+    path.write_text(yaml.safe_dump({image: digest}))
+    return str(path)
+
+
+def _froms(project: Path, service: str) -> list[str]:
+    text = (project / service / "Dockerfile").read_text()
+    return [line for line in text.splitlines() if line.startswith("FROM ")]
+
+
+def test_new_digests_are_recorded_and_survive_an_update(tmp_path: Path, template: Path) -> None:
+    layout_file = tmp_path / "layout.yml"
+    layout_file.write_text(yaml.safe_dump(base_layout(template)))
+    project = tmp_path / "demo"
+    pins = _pins(tmp_path / "pins.yml", D1)
+    result = invoke("new", str(project), "--layout", str(layout_file), "--digests", pins)
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["digests"] == {
+        "python:3.12-slim": D1
+    }
+    pinned = [PINNED_FROM.format(D1, "build"), PINNED_FROM.format(D1, "runtime")]
+    assert _froms(project, "api") == pinned
+    assert not update_project(project).changed
+    assert _froms(project, "api") == _froms(project, "worker") == pinned
+    assert invoke("diff", str(project), "--exit-code").exit_code == 0
+
+
+def test_update_digests_repins_and_keeps_the_users_edit(tmp_path: Path, project: Path) -> None:
+    assert "digests" not in yaml.safe_load((project / "dockergen.yml").read_text())
+    result = invoke("update", str(project), "--digests", _pins(tmp_path / "d1.yml", D1))
+    assert result.exit_code == 0, result.output
+    assert _froms(project, "api")[0] == PINNED_FROM.format(D1, "build")
+    worker = project / "worker" / "Dockerfile"
+    worker.write_text(worker.read_text().replace("USER", "ENV TZ=UTC\nUSER"))
+    layout_file = project / "dockergen.yml"
+    layout_file.write_text(layout_file.read_text() + "# my note\n")
+    # the same image spelled another way: the entry already there takes the new digest
+    d2 = _pins(tmp_path / "d2.yml", D2, "docker.io/library/python:3.12-slim")
+    result = invoke("update", str(project), "--digests", d2)
+    assert result.exit_code == 0, result.output
+    pinned = [PINNED_FROM.format(D2, "build"), PINNED_FROM.format(D2, "runtime")]
+    assert _froms(project, "api") == _froms(project, "worker") == pinned
+    assert (project / "api" / "Dockerfile").read_bytes() == (
+        project / ".dockergen" / "base" / "api" / "Dockerfile"
+    ).read_bytes()  # unedited: exactly the new render
+    assert "ENV TZ=UTC\nUSER" in worker.read_text()
+    assert "merged    worker/Dockerfile (your edits kept)" in result.stdout
+    text = layout_file.read_text()
+    assert yaml.safe_load(text)["digests"] == {"python:3.12-slim": D2}
+    assert text.endswith("# my note\n")
+    assert not update_project(project).changed
+
+
+def test_update_digests_with_a_rename(tmp_path: Path, project: Path) -> None:
+    dockerfile = project / "api" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER", "ENV TZ=UTC\nUSER"))
+    pins = _pins(tmp_path / "d1.yml", D1)
+    result = invoke("update", str(project), "--set", "services.api.name=backend", "--digests", pins)
+    assert result.exit_code == 0, result.output
+    moved = (project / "backend" / "Dockerfile").read_text()
+    assert "ENV TZ=UTC\nUSER" in moved and PINNED_FROM.format(D1, "build") in moved
+    assert "merged    backend/Dockerfile (from api/Dockerfile, your edits kept)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pins", "where", "message"),
+    [
+        ("python:3.12-slim: sha256:abc\n", "file", "is not a sha256:<64 hex> digest"),
+        ("python: " + D1 + "\n", "file", "a digests key is image:tag"),
+        ("digests:\n  python:3.12-slim: md5:1\n", "layout", "is not a sha256:<64 hex> digest"),
+    ],
+)
+def test_bad_digests_are_one_line_and_nothing_written(
+    tmp_path: Path, project: Path, pins: str, where: str, message: str
+) -> None:
+    before = files_of(project, internal=True)
+    if where == "file":
+        (tmp_path / "pins.yml").write_text(pins)
+        result = invoke("update", str(project), "--digests", str(tmp_path / "pins.yml"))
+    else:
+        layout_file = project / "dockergen.yml"
+        layout_file.write_text(layout_file.read_text().replace("services:", pins + "services:"))
+        before = files_of(project, internal=True)
+        result = invoke("update", str(project))
+        assert "dockergen.yml: digests: python:3.12-slim:" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+    assert files_of(project, internal=True) == before
 
 
 # ------------------------------------------------------------------ add / remove

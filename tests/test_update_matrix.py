@@ -18,18 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_update import create, files_of, make_sets, use_set, without_secrets
+from projects import create, files_of, make_sets, use_set, without_secrets
 
+from scaffold.edits import LayoutEdit, add_service, remove_service, set_values
 from scaffold.errors import ConflictError
 from scaffold.merge import Outcome
 from scaffold.state import read_state
-from scaffold.update import (
-    LayoutEdit,
-    add_service,
-    remove_service,
-    set_values,
-    update_project,
-)
+from scaffold.update import update_project
 
 EDITS = ["none", "non-overlapping", "overlapping", "deleted", "crlf", "user-added"]
 LAYOUTS = ["none", "add-db", "remove-edited", "remove-unedited", "change-port", "rename"]

@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +38,31 @@ from scaffold import layout as layouts  # noqa: E402
 from scaffold.api import new_project  # noqa: E402
 from scaffold.templateset import load_template_set  # noqa: E402
 
-REQUIRED = os.environ.get("DOCKERGEN_E2E_REQUIRED", "").strip().lower() not in ("", "0", "false", "no")
+REQUIRED = os.environ.get("DOCKERGEN_E2E_REQUIRED", "").strip().lower() not in (
+    "",
+    "0",
+    "false",
+    "no",
+)
 PREFIX = "dge2e"
-NAIVE = HERE / "naive"
 
 # How long a whole stack may take to become healthy (the generated healthchecks run every 10 s;
 # a cold mysql initialises in 10-20 s).
 UP_TIMEOUT = 240
 
 # Created by the engine in every container, whatever the image holds.
-ENGINE_FILES = {"", ".", ".dockerenv", "dev", "etc", "etc/hostname", "etc/hosts", "etc/resolv.conf",
-                "proc", "sys"}
+ENGINE_FILES = {
+    "",
+    ".",
+    ".dockerenv",
+    "dev",
+    "etc",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/resolv.conf",
+    "proc",
+    "sys",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,8 +75,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def unavailable(reason: str) -> None:
     """Skip (one line of reason), or fail when the e2e tests are required to run (CI)."""
     if REQUIRED:
-        pytest.fail(f"{reason} (DOCKERGEN_E2E_REQUIRED=1: the e2e tests must run, not skip)",
-                    pytrace=False)
+        pytest.fail(
+            f"{reason} (DOCKERGEN_E2E_REQUIRED=1: the e2e tests must run, not skip)", pytrace=False
+        )
     pytest.skip(reason)
 
 
@@ -75,16 +90,23 @@ class Lab:
 
     env: dict[str, str]
 
-    def docker(self, *args: Any, check: bool = True, timeout: float = 600,
-               input: str | None = None) -> subprocess.CompletedProcess:
+    def docker(
+        self, *args: Any, check: bool = True, timeout: float = 600, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         return lab_docker(self.env, *args, check=check, timeout=timeout, input=input)
 
     def rm_images(self, *tags: str) -> None:
         if tags:
             self.docker("image", "rm", "--force", *tags, check=False, timeout=120)
 
-    def build(self, context: Path, tag: str, *args: Any, dockerfile: Path | None = None,
-              timeout: float = 900) -> float:
+    def build(
+        self,
+        context: Path,
+        tag: str,
+        *args: Any,
+        dockerfile: Path | None = None,
+        timeout: float = 900,
+    ) -> float:
         """`docker build` with BuildKit (the lab's /usr/bin/docker); returns the seconds taken."""
         cmd: list[Any] = ["build", "--progress=plain", "--tag", tag, *args]
         if dockerfile is not None:
@@ -102,48 +124,89 @@ class Lab:
         per-container files (/.dockerenv, /dev, /etc/hosts, ...) are left out."""
         cid = self.docker("create", image, timeout=120).stdout.strip()
         try:
-            proc = subprocess.Popen(["docker", "export", cid], env=self.env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                ["docker", "export", cid],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+            )
             assert proc.stdout is not None
             with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
                 names = {m.name.removeprefix("./").rstrip("/"): m for m in tar}
             _, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, f"docker export {image} failed: {err.decode()[-2000:]}"
-            return {n: m for n, m in names.items() if n not in ENGINE_FILES and not n.startswith("dev/")}
+            return {
+                n: m for n, m in names.items() if n not in ENGINE_FILES and not n.startswith("dev/")
+            }
         finally:
             self.docker("rm", "--force", cid, check=False, timeout=60)
 
 
+_probe: list[Lab | str] = []
+
+
+def probe_engine() -> Lab | str:
+    """The lab's engine, or why there is none (looked up once per session)."""
+    if not _probe:
+        env = lab_env()
+        if env is None:
+            _probe.append(
+                "no Docker engine for the e2e tests: start the lab with "
+                'eval "$(tests/e2e/lab up)" (as root)'
+            )
+        else:
+            lab = Lab(env)
+            compose = lab.docker("compose", "version", "--short", check=False, timeout=30)
+            version = compose.stdout.strip().lstrip("v")
+            _probe.append(
+                lab
+                if compose.returncode == 0 and version.startswith("2")
+                else f"the Docker engine has no Compose v2 plugin ({version or 'missing'})"
+            )
+    return _probe[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of an e2e test: skip (or fail) from this one place, so that the
+    skips fold into one line of the summary."""
+    if HERE in Path(str(item.path)).resolve().parents:
+        found = probe_engine()
+        if isinstance(found, str):
+            unavailable(found)
+
+
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    env = lab_env()
-    if env is None:
-        unavailable('no Docker engine for the e2e tests: start the lab with '
-                    'eval "$(tests/e2e/lab up)" (as root)')
-    lab = Lab(env)
-    compose = lab.docker("compose", "version", "--short", check=False, timeout=30)
-    if compose.returncode != 0 or not compose.stdout.strip().lstrip("v").startswith("2"):
-        unavailable(f"the engine has no Docker Compose v2 plugin ({compose.stdout.strip() or 'missing'})")
-    return lab
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _engine_or_skip(lab: Lab) -> None:
-    """Every test of this directory needs the engine (skip or fail here, once, with the reason)."""
+    found = probe_engine()
+    if isinstance(found, str):
+        unavailable(found)
+    assert isinstance(found, Lab)
+    return found
 
 
 # ------------------------------------------------------------------------------------ projects
 
 
+_handed_out: set[int] = set()
+
+
 def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on right now (the engine publishes on the same host's 127.0.0.1)."""
+    """Ports nobody listens on right now (the engine publishes on the same host's 127.0.0.1),
+    never the same one twice in a session (a project's stack may come up after another's)."""
     socks = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind(("127.0.0.1", 0))
+            if s.getsockname()[1] in _handed_out:
+                s.close()
+                continue
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+        ports = [s.getsockname()[1] for s in socks]
+        _handed_out.update(ports)
+        return ports
     finally:
         for s in socks:
             s.close()
@@ -156,7 +219,7 @@ def unique(what: str) -> str:
 def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
     """(status, body) of a GET; an HTTP error status is returned, not raised."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (127.0.0.1 only)
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")
@@ -171,13 +234,8 @@ class Project:
     name: str
     services: list[dict[str, Any]]
     built: bool = False
-    build_seconds: float = 0.0
-    extra_images: list[str] = field(default_factory=list)
 
     # ---- layout
-    def kind_of(self, service: str) -> str:
-        return next(s["kind"] for s in self.services if s["name"] == service)
-
     def port(self, service: str) -> int:
         return next(s["port"] for s in self.services if s["name"] == service)
 
@@ -209,18 +267,28 @@ class Project:
         try:
             return status, json.loads(body)
         except json.JSONDecodeError:
-            raise AssertionError(f"GET {self.url(service, path)}: {status}, not JSON: {body[:500]}") from None
+            raise AssertionError(
+                f"GET {self.url(service, path)}: {status}, not JSON: {body[:500]}"
+            ) from None
 
     # ---- compose
-    def compose(self, *args: Any, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        return self.lab.docker("compose", "--project-directory", self.path, "--project-name", self.name,
-                               *args, check=check, timeout=timeout)
+    def compose(
+        self, *args: Any, check: bool = True, timeout: float = 900
+    ) -> subprocess.CompletedProcess:
+        return self.lab.docker(
+            "compose",
+            "--project-directory",
+            self.path,
+            "--project-name",
+            self.name,
+            *args,
+            check=check,
+            timeout=timeout,
+        )
 
     def build(self) -> None:
         if not self.built:
-            t0 = time.monotonic()
             self.compose("build", timeout=1500)
-            self.build_seconds = time.monotonic() - t0
             self.built = True
 
     def up(self, *services: str, build: bool = False) -> subprocess.CompletedProcess:
@@ -230,14 +298,22 @@ class Project:
             args.append("--build")
         proc = self.compose(*args, *services, check=False, timeout=UP_TIMEOUT + 900)
         if proc.returncode != 0:
-            raise AssertionError(f"docker compose up failed ({proc.returncode}) for {self.name}:\n"
-                                 f"{proc.stderr[-3000:]}\n{self.diagnostics()}")
+            raise AssertionError(
+                f"docker compose up failed ({proc.returncode}) for {self.name}:\n"
+                f"{proc.stderr[-3000:]}\n{self.diagnostics()}"
+            )
         self.built = True
         return proc
 
     def down(self, *, volumes: bool = False, timeout: int = 5) -> None:
-        self.compose("down", "--timeout", str(timeout), "--remove-orphans",
-                     *(["--volumes"] if volumes else []), timeout=300)
+        self.compose(
+            "down",
+            "--timeout",
+            str(timeout),
+            "--remove-orphans",
+            *(["--volumes"] if volumes else []),
+            timeout=300,
+        )
 
     def exec(self, service: str, script: str, *, check: bool = True) -> subprocess.CompletedProcess:
         """`docker compose exec -T SERVICE sh -c SCRIPT` as the service's own user."""
@@ -249,8 +325,14 @@ class Project:
         return cid.splitlines()[0]
 
     def volumes(self) -> list[str]:
-        out = self.lab.docker("volume", "ls", "--quiet", "--filter",
-                              f"label=com.docker.compose.project={self.name}", timeout=60).stdout
+        out = self.lab.docker(
+            "volume",
+            "ls",
+            "--quiet",
+            "--filter",
+            f"label=com.docker.compose.project={self.name}",
+            timeout=60,
+        ).stdout
         return sorted(out.split())
 
     def diagnostics(self) -> str:
@@ -260,9 +342,17 @@ class Project:
 
     def destroy(self) -> None:
         """Containers, networks, volumes and the images compose built: all gone."""
-        self.compose("down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "1",
-                     check=False, timeout=300)
-        self.lab.rm_images(*self.extra_images)
+        self.compose(
+            "down",
+            "--volumes",
+            "--remove-orphans",
+            "--rmi",
+            "local",
+            "--timeout",
+            "1",
+            check=False,
+            timeout=300,
+        )
 
 
 ProjectFactory = Callable[..., Project]
@@ -291,7 +381,9 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         data = {"project": name, "options": {"syntax_line": False}, "services": services}
         target = tmp_path_factory.mktemp(what) / name
         result = new_project(target, layouts.parse(data))
-        normalised = [{"name": s.name, "kind": s.kind, "port": s.port} for s in result.layout.services]
+        normalised = [
+            {"name": s.name, "kind": s.kind, "port": s.port} for s in result.layout.services
+        ]
         project = Project(lab=lab, path=target, name=name, services=normalised)
         made.append(project)
         return project
@@ -303,8 +395,15 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 # The all-databases layout: every Debian-available database and every backend kind.
 # (MongoDB has no Debian package, hence no look-alike: its output is checked statically only.)
-FULL = [("react", "frontend"), ("fastapi", "api"), ("express", "express"), ("go", "go"),
-        ("postgres", "postgres"), ("mysql", "mysql"), ("redis", "redis")]
+FULL = [
+    ("react", "frontend"),
+    ("fastapi", "api"),
+    ("express", "express"),
+    ("go", "go"),
+    ("postgres", "postgres"),
+    ("mysql", "mysql"),
+    ("redis", "redis"),
+]
 # `dockergen new --defaults`
 DEFAULT = [("react", "frontend"), ("fastapi", "api"), ("postgres", "postgres")]
 STATIC = [("static", "frontend")]
@@ -337,7 +436,9 @@ def kind_images(full_project: Project, static_project: Project) -> dict[str, tup
     found: dict[str, tuple[Project, str]] = {}
     for project in (full_project, static_project):
         for svc in project.services:
-            if svc["kind"] not in found and load_template_set("default").kinds[svc["kind"]].category != "database":
+            if (
+                svc["kind"] not in found
+                and load_template_set("default").kinds[svc["kind"]].category != "database"
+            ):
                 found[svc["kind"]] = (project, svc["name"])
     return found
-

@@ -54,9 +54,20 @@ def running(lab, kind_images) -> Any:
             project, service = kind_images[kind]
             name = f"{project.name}-{kind}-hardened"
             tmpfs = [arg for path in tset.kinds[kind].scratch for arg in ("--tmpfs", path)]
-            lab.docker("run", "--detach", "--name", name, "--label", "org.dockergen.e2e=kinds",
-                       *HARDENED, *tmpfs, "--publish", f"127.0.0.1::{project.port(service)}",
-                       project.image(service), timeout=120)
+            lab.docker(
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--label",
+                "org.dockergen.e2e=kinds",
+                *HARDENED,
+                *tmpfs,
+                "--publish",
+                f"127.0.0.1::{project.port(service)}",
+                project.image(service),
+                timeout=120,
+            )
             started[kind] = name
         yield started
     finally:
@@ -74,8 +85,10 @@ def wait_healthy(lab, name: str, timeout: float = 90) -> dict[str, Any]:
         time.sleep(0.5)
     if status != "healthy":
         logs = lab.docker("logs", "--tail", "40", name, check=False)
-        pytest.fail(f"{name}: {status or state.get('Status')} after {timeout:.0f} s\n"
-                    f"health log: {(state.get('Health') or {}).get('Log')}\n{logs.stdout}{logs.stderr}")
+        pytest.fail(
+            f"{name}: {status or state.get('Status')} after {timeout:.0f} s\n"
+            f"health log: {(state.get('Health') or {}).get('Log')}\n{logs.stdout}{logs.stderr}"
+        )
     return state
 
 
@@ -107,7 +120,7 @@ def _get(url: str) -> tuple[int, str]:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (127.0.0.1 only)
+        with urllib.request.urlopen(url, timeout=10) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")
@@ -117,7 +130,9 @@ def _get(url: str) -> tuple[int, str]:
 def test_runs_as_a_non_root_user(lab, kind_images, running, kind):
     project, service = kind_images[kind]
     user = lab.inspect(project.image(service), kind="image")[0]["Config"]["User"]
-    assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), f"image USER is {user!r}: not a numeric non-root uid"
+    assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), (
+        f"image USER is {user!r}: not a numeric non-root uid"
+    )
     wait_healthy(lab, running[kind])
     # What really runs: every process of the container, seen from the host (works on scratch too).
     top = lab.docker("top", running[kind], "-eo", "pid,uid,gid,comm").stdout.splitlines()[1:]
@@ -152,7 +167,9 @@ def test_root_filesystem_is_read_only(lab, kind_images, running, kind):
         return
     denied = lab.docker("exec", running[kind], "sh", "-c", "touch /probe", check=False)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr, denied
-    ok = lab.docker("exec", running[kind], "sh", "-c", "touch /tmp/probe && rm /tmp/probe", check=False)
+    ok = lab.docker(
+        "exec", running[kind], "sh", "-c", "touch /tmp/probe && rm /tmp/probe", check=False
+    )
     assert ok.returncode == 0, f"/tmp should be a writable tmpfs: {ok.stderr}"
 
 
@@ -162,19 +179,29 @@ def has_shell(lab, image: str) -> bool:
 
 NGINX_CACHE_XFAIL = pytest.mark.xfail(
     reason="kind.yml scratch /var/cache/nginx: Docker mounts the tmpfs as root 0755, so nginx (uid "
-           "101) can't write there; needs the tmpfs option uid=101,gid=101 (or mode=1777) in compose",
-    strict=False)
+    "101) can't write there; needs the tmpfs option uid=101,gid=101 (or mode=1777) in compose",
+    strict=False,
+)
 
 
 # (go's scratch image has no shell to write with)
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=NGINX_CACHE_XFAIL) if k in ("react", "static")
-                                  else k for k in KINDS if k != "go"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(k, marks=NGINX_CACHE_XFAIL) if k in ("react", "static") else k
+        for k in KINDS
+        if k != "go"
+    ],
+)
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
     wait_healthy(lab, running[kind])
     for path in load_template_set("default").kinds[kind].scratch:
-        ok = lab.docker("exec", running[kind], "sh", "-c", f"touch {path}/probe && rm {path}/probe",
-                        check=False)
-        assert ok.returncode == 0, f"scratch {path} is not writable by the runtime user: {ok.stderr}"
+        ok = lab.docker(
+            "exec", running[kind], "sh", "-c", f"touch {path}/probe && rm {path}/probe", check=False
+        )
+        assert ok.returncode == 0, (
+            f"scratch {path} is not writable by the runtime user: {ok.stderr}"
+        )
 
 
 def test_react_runtime_has_no_node_and_no_node_modules(lab, kind_images):

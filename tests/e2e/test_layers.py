@@ -137,7 +137,9 @@ def layer_builds(lab, full_project, static_project, tmp_path_factory):
         path = work / f"build-secret-{sid}"
         path.write_text(text)
         secret_files[sid] = path
-    secret_args = [a for sid, path in secret_files.items() for a in ("--secret", f"id={sid},src={path}")]
+    secret_args = [
+        a for sid, path in secret_files.items() for a in ("--secret", f"id={sid},src={path}")
+    ]
 
     secrets = {f"build secret {sid}": value for sid, value in build.items()}
     contexts: dict[str, Path] = {}
@@ -157,8 +159,10 @@ def layer_builds(lab, full_project, static_project, tmp_path_factory):
     tags = {kind: f"dge2e-layers-{kind}:{uuid.uuid4().hex[:8]}" for kind in KINDS}
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {kind: pool.submit(lab.build, contexts[kind], tags[kind], "--no-cache", *secret_args)
-                       for kind in KINDS}
+            futures = {
+                kind: pool.submit(lab.build, contexts[kind], tags[kind], "--no-cache", *secret_args)
+                for kind in KINDS
+            }
             for future in futures.values():
                 future.result()
         yield LayerBuilds(images=tags, secrets=secrets, build_secret_files=secret_files)
@@ -204,11 +208,19 @@ def test_counter_example_a_deleted_secret_is_still_in_its_layer(lab, tmp_path):
     (ctx / "token.txt").write_text(file_secret + "\n")
     tag = f"dge2e-leaky:{uuid.uuid4().hex[:8]}"
     try:
-        lab.build(ctx, tag, "--build-arg", f"INDEX_TOKEN={arg_secret}", dockerfile=NAIVE / "leaky.Dockerfile")
+        lab.build(
+            ctx,
+            tag,
+            "--build-arg",
+            f"INDEX_TOKEN={arg_secret}",
+            dockerfile=NAIVE / "leaky.Dockerfile",
+        )
         seen = lab.docker("run", "--rm", "--read-only", "--cap-drop", "ALL", tag).stdout.strip()
         assert seen == "absent", "the file should be gone from the container's filesystem"
-        result = scan_saved_image(save(lab, tag, tmp_path / "leaky.tar"),
-                                  {"copied file": file_secret, "build arg": arg_secret})
+        result = scan_saved_image(
+            save(lab, tag, tmp_path / "leaky.tar"),
+            {"copied file": file_secret, "build arg": arg_secret},
+        )
     finally:
         lab.rm_images(tag)
     assert result.labels() == {"copied file", "build arg"}, result.leaks

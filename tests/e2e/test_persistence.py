@@ -25,15 +25,22 @@ TABLE = "dge2e_marker"
 
 
 def client(db: str, sql_or_args: str) -> str:
-    """A shell command for `compose exec DB sh -c`: the engine's client, password from the secret."""
+    """A command for `compose exec DB sh -c`: the engine's own client, password from the secret."""
     if db == "postgres":
-        return ('PGPASSWORD="$(cat /run/secrets/postgres_password)" psql -h 127.0.0.1 -U app -d app '
-                f'-v ON_ERROR_STOP=1 -X -A -t -c "{sql_or_args}"')
+        return (
+            'PGPASSWORD="$(cat /run/secrets/postgres_password)" psql -h 127.0.0.1 -U app -d app '
+            f'-v ON_ERROR_STOP=1 -X -A -t -c "{sql_or_args}"'
+        )
     if db == "mysql":
-        return ('MYSQL_PWD="$(cat /run/secrets/mysql_password)" mysql -h 127.0.0.1 -u app -N -B app '
-                f'-e "{sql_or_args}"')
+        return (
+            'MYSQL_PWD="$(cat /run/secrets/mysql_password)" mysql -h 127.0.0.1 -u app -N -B app '
+            f'-e "{sql_or_args}"'
+        )
     if db == "redis":
-        return f'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli -h 127.0.0.1 {sql_or_args}'
+        return (
+            'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli -h 127.0.0.1 '
+            f"{sql_or_args}"
+        )
     raise ValueError(db)
 
 
@@ -43,7 +50,10 @@ def write(project, db: str, value: str) -> None:
         assert out == "OK", out
     else:
         kind = "text" if db == "postgres" else "VARCHAR(100)"
-        project.exec(db, client(db, f"CREATE TABLE {TABLE} (v {kind}); INSERT INTO {TABLE} VALUES ('{value}')"))
+        project.exec(
+            db,
+            client(db, f"CREATE TABLE {TABLE} (v {kind}); INSERT INTO {TABLE} VALUES ('{value}')"),
+        )
 
 
 def read(project, db: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -51,7 +51,9 @@ def full_stack(full_project):
 
 def ready_path(stack: Stack, backend: str) -> str:
     """nginx sends /api/ to the first backend and /api/<name>/ to each one."""
-    return "/api/readyz" if backend == stack.project.named("backend")[0] else f"/api/{backend}/readyz"
+    return (
+        "/api/readyz" if backend == stack.project.named("backend")[0] else f"/api/{backend}/readyz"
+    )
 
 
 # ------------------------------------------------------------------------------------ requests
@@ -62,7 +64,7 @@ def test_default_layout_is_ready_through_the_frontend(default_stack):
     status, body = project.get_json("frontend", "/api/readyz")
     assert (status, body) == (200, {"status": "ready", "databases": {"postgres": "ok"}})
     page_status, page = project.get("frontend", "/")
-    assert page_status == 200 and "<div id=\"root\">" in page, page[:500]
+    assert page_status == 200 and '<div id="root">' in page, page[:500]
 
 
 @pytest.mark.parametrize("backend", ["api", "express", "go"])
@@ -84,22 +86,34 @@ def test_every_backend_reaches_every_database_through_the_frontend(full_stack, b
 def nanos(timestamp: str) -> int:
     """RFC 3339 with nanoseconds (docker inspect) -> ns since the epoch."""
     main, _, frac = timestamp.rstrip("Z").partition(".")
-    seconds = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    seconds = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     return int(seconds) * 10**9 + int((frac + "000000000")[:9])
 
 
 def events(stack: Stack) -> dict[str, dict[str, int]]:
-    """service -> {"start": first start, "healthy": first healthy} (ns), from the engine's events."""
+    """service -> {"start": first start, "healthy": first healthy} (ns), from engine events."""
     project = stack.project
-    proc = project.lab.docker("events", "--since", f"{stack.since:.3f}", "--until", f"{time.time():.3f}",
-                              "--filter", "type=container",
-                              "--filter", f"label=com.docker.compose.project={project.name}",
-                              "--format", "{{json .}}", timeout=60)
+    proc = project.lab.docker(
+        "events",
+        "--since",
+        f"{stack.since:.3f}",
+        "--until",
+        f"{time.time():.3f}",
+        "--filter",
+        "type=container",
+        "--filter",
+        f"label=com.docker.compose.project={project.name}",
+        "--format",
+        "{{json .}}",
+        timeout=60,
+    )
     seen: dict[str, dict[str, int]] = {}
     for line in proc.stdout.splitlines():
         event = json.loads(line)
         service = event["Actor"]["Attributes"].get("com.docker.compose.service")
-        action = {"start": "start", "health_status: healthy": "healthy"}.get(event.get("Action", ""))
+        action = {"start": "start", "health_status: healthy": "healthy"}.get(
+            event.get("Action", "")
+        )
         if service and action:
             seen.setdefault(service, {}).setdefault(action, int(event["timeNano"]))
     return seen
@@ -108,14 +122,20 @@ def events(stack: Stack) -> dict[str, dict[str, int]]:
 def dependencies(project) -> dict[str, dict[str, str]]:
     """service -> {dependency: condition}, as compose reads the generated file."""
     config = json.loads(project.compose("config", "--format", "json", timeout=60).stdout)
-    return {name: {dep: spec.get("condition", "") for dep, spec in (svc.get("depends_on") or {}).items()}
-            for name, svc in config["services"].items()}
+    return {
+        name: {
+            dep: spec.get("condition", "") for dep, spec in (svc.get("depends_on") or {}).items()
+        }
+        for name, svc in config["services"].items()
+    }
 
 
 def check_start_order(stack: Stack) -> None:
     project = stack.project
     deps = dependencies(project)
-    frontends, backends, databases = (set(project.named(c)) for c in ("frontend", "backend", "database"))
+    frontends, backends, databases = (
+        set(project.named(c)) for c in ("frontend", "backend", "database")
+    )
     # The generated file says: frontend <- every backend <- every database, each on health.
     for name in frontends:
         assert deps[name] == dict.fromkeys(backends, "service_healthy"), deps
@@ -133,7 +153,9 @@ def check_start_order(stack: Stack) -> None:
             started, healthy = seen[name].get("start"), seen[dep].get("healthy")
             assert started and healthy, (name, dep, seen)
             lines.append(f"{dep} healthy {(started - healthy) / 1e9:+.2f} s before {name} started")
-            assert healthy < started, f"{name} started before {dep} was healthy:\n" + "\n".join(lines)
+            assert healthy < started, f"{name} started before {dep} was healthy:\n" + "\n".join(
+                lines
+            )
 
     # docker inspect agrees: each dependant's State.StartedAt is after its dependencies' first
     # passing healthcheck (when the health log still holds it: the engine keeps the last 5).
@@ -145,7 +167,12 @@ def check_start_order(stack: Stack) -> None:
             log = (state[dep].get("Health") or {}).get("Log") or []
             passed = [nanos(entry["End"]) for entry in log if entry["ExitCode"] == 0]
             if len(log) < 5 and passed:
-                assert min(passed) < started, (name, dep, state[dep]["Health"], state[name]["StartedAt"])
+                assert min(passed) < started, (
+                    name,
+                    dep,
+                    state[dep]["Health"],
+                    state[name]["StartedAt"],
+                )
 
 
 def test_default_layout_starts_in_dependency_order(default_stack):

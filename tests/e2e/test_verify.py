@@ -17,8 +17,14 @@ pytestmark = pytest.mark.e2e
 
 def verify(lab, project, *args: str) -> subprocess.CompletedProcess:
     env = dict(lab.env, COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    return subprocess.run([sys.executable, "-m", "scaffold", "verify", str(project.path), *args],
-                          env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "scaffold", "verify", str(project.path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # `dockergen new --defaults` (on free ports)
@@ -46,7 +52,7 @@ def test_a_fresh_default_project_verifies(lab, fresh):
     assert "all 3 services healthy" in proc.stdout, proc.stdout
     table = rows(proc.stdout)
     assert sorted(table) == ["api", "frontend", "postgres"], proc.stdout
-    for service, cells in table.items():
+    for cells in table.values():
         assert cells[4] == "healthy", cells
         assert cells[3] != "root (image default)" and not cells[3].startswith("0"), cells
     assert "volumes kept" in proc.stdout
