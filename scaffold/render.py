@@ -8,7 +8,9 @@ rendered (they are generated once and then left alone).
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +28,52 @@ def schema_path() -> Path:
     return Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
 
 
+@contextlib.contextmanager
+def _without_git_probes() -> Iterator[None]:
+    """Skip copier's git probes, which here can only cost time.
+
+    Each run_copy asks git whether the template is a repository or a bundle (a `git init` and
+    more) and, per rendered file, whether the destination's index needs an executable-bit fix.
+    Our sources are always plain folders (bundled, or materialised without .git by
+    scaffold.extend) rendered into a fresh staging directory nobody has `git add`ed, so every
+    answer is known: not a repository, nothing to sync. That is about a third of a render.
+    If copier's internals move, the probes simply run again.
+    """
+    import copier._main as copier_main
+    import copier._template as copier_template
+
+    saved: list[tuple[Any, str, Any]] = []
+    for module, name, stub in (
+        (copier_main, "is_git_available", lambda: False),
+        (copier_template, "is_git_available", lambda: False),
+        (copier_template, "get_repo", lambda url: None),
+    ):
+        if hasattr(module, name):
+            saved.append((module, name, getattr(module, name)))
+            setattr(module, name, stub)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
 def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust: bool) -> None:
     from copier import Settings, run_copy  # heavy import: only when rendering
     from copier.errors import CopierError
 
     try:
-        run_copy(
-            str(tset.root),
-            str(dst),
-            data={**data, "dg_subdir": subdir},
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=trust,
-            settings=Settings(trust=set()),
-        )
+        with _without_git_probes():
+            run_copy(
+                str(tset.root),
+                str(dst),
+                data={**data, "dg_subdir": subdir},
+                defaults=True,
+                quiet=True,
+                overwrite=True,
+                unsafe=trust,
+                settings=Settings(trust=set()),
+            )
     except CopierError as exc:
         raise TemplateSetError(f"template set {tset.name!r} failed to render: {exc}") from None
     except Exception as exc:  # jinja errors from a set's template: name the set, not a traceback
