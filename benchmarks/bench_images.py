@@ -76,6 +76,9 @@ DEPS_STEP = {
     "go": "go mod download",
 }
 SIZE_TARGET = {"go": 10.0, "react": 1.5}  # naive / generated at least; others: just smaller
+# every image built here carries it: all removed at the end, superseded (untagged) ones too
+RUN_LABEL = "org.dockergen.bench.run"
+RUN = uuid.uuid4().hex[:12]
 REBUILD_TARGET = {"fastapi": 0.20, "express": 0.20, "react": 0.20, "go": 0.50}
 
 
@@ -138,8 +141,16 @@ class Engine:
     def build(self, context: Path, tag: str, *args: object) -> tuple[float, str]:
         """(seconds, BuildKit's plain progress output)"""
         t0 = time.perf_counter()
-        proc = self.run("build", "--progress=plain", "--tag", tag, *args, context)
+        label = f"{RUN_LABEL}={RUN}"
+        proc = self.run("build", "--progress=plain", "--tag", tag, "--label", label, *args, context)
         return time.perf_counter() - t0, proc.stderr + proc.stdout
+
+    def remove_run_images(self) -> None:
+        """Every image this run built (tagged, or superseded by a rebuild of its tag)."""
+        ids = self.run("images", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={RUN}").stdout
+        if ids.split():
+            cmd = ["docker", "image", "rm", "--force", *sorted(set(ids.split()))]
+            subprocess.run(cmd, env=self.env, capture_output=True)
 
     def size(self, image: str) -> int:
         return int(self.run("image", "inspect", "--format", "{{.Size}}", image).stdout.strip())
@@ -230,11 +241,7 @@ def bench_kind(engine: Engine, kind: str, context: Path, runs: int, cold_mode: s
         cold, rebuild = statistics.median(colds), statistics.median(rebuilds)
         return Result(kind, size, naive_size, cold, rebuild, no_node, deps_reused)
     finally:
-        subprocess.run(
-            ["docker", "image", "rm", "--force", tag, naive_tag],
-            env=engine.env,
-            capture_output=True,
-        )
+        engine.remove_run_images()
 
 
 def table(results: list[Result], bases: dict[str, int], runs: int, cold_mode: str) -> str:

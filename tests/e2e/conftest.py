@@ -84,6 +84,12 @@ def unavailable(reason: str) -> None:
 # ------------------------------------------------------------------------------------ the engine
 
 
+# Every image this session builds with `docker build` carries this label, compose-built ones
+# com.docker.compose.project=<project>: removed at the end, superseded (untagged) versions too.
+SESSION_LABEL = "org.dockergen.e2e.session"
+SESSION = uuid.uuid4().hex[:12]
+
+
 @dataclass(frozen=True)
 class Lab:
     """The engine: `docker ...` with the lab's environment (DOCKER_HOST, PATH, DOCKER_CONFIG)."""
@@ -99,6 +105,11 @@ class Lab:
         if tags:
             self.docker("image", "rm", "--force", *tags, check=False, timeout=120)
 
+    def rm_labelled_images(self, label: str) -> None:
+        """Every image with this label (`key=value`), tagged or not."""
+        ids = self.docker("images", "--all", "--quiet", "--filter", f"label={label}", check=False)
+        self.rm_images(*sorted(set(ids.stdout.split())))
+
     def build(
         self,
         context: Path,
@@ -108,7 +119,15 @@ class Lab:
         timeout: float = 900,
     ) -> float:
         """`docker build` with BuildKit (the lab's /usr/bin/docker); returns the seconds taken."""
-        cmd: list[Any] = ["build", "--progress=plain", "--tag", tag, *args]
+        cmd: list[Any] = [
+            "build",
+            "--progress=plain",
+            "--tag",
+            tag,
+            "--label",
+            f"{SESSION_LABEL}={SESSION}",
+        ]
+        cmd += args
         if dockerfile is not None:
             cmd += ["--file", dockerfile]
         t0 = time.monotonic()
@@ -178,12 +197,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab() -> Lab:
+def lab() -> Iterator[Lab]:
     found = probe_engine()
     if isinstance(found, str):
         unavailable(found)
     assert isinstance(found, Lab)
-    return found
+    yield found
+    found.rm_labelled_images(f"{SESSION_LABEL}={SESSION}")
 
 
 # ------------------------------------------------------------------------------------ projects
@@ -353,6 +373,8 @@ class Project:
             check=False,
             timeout=300,
         )
+        # earlier builds of the same services (superseded by a rebuild: untagged, not removed)
+        self.lab.rm_labelled_images(f"com.docker.compose.project={self.name}")
 
 
 ProjectFactory = Callable[..., Project]

@@ -195,7 +195,8 @@ NGINX_CACHE_XFAIL = pytest.mark.xfail(
 )
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
     wait_healthy(lab, running[kind])
-    for path in load_template_set("default").kinds[kind].scratch:
+    for entry in load_template_set("default").kinds[kind].scratch:
+        path = entry.split(":", 1)[0]  # an entry may carry tmpfs options: /path:uid=101,gid=101
         ok = lab.docker(
             "exec", running[kind], "sh", "-c", f"touch {path}/probe && rm {path}/probe", check=False
         )
