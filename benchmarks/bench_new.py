@@ -66,7 +66,9 @@ def main() -> None:
         ]
         for n in (5, 20):
             cmd = [exe, "new", f"p{n}", "--layout", f"layout{n}.yml"]
-            rows.append((f"dockergen new ({n} services)", median_seconds(cmd, args.runs, work, clean(n))))
+            rows.append(
+                (f"dockergen new ({n} services)", median_seconds(cmd, args.runs, work, clean(n)))
+            )
     bare = rows[0][1]
     five = rows[2][1]
     print(f"median of {args.runs} cold runs each")

@@ -16,8 +16,8 @@ import shlex
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 LAB_SCRIPT = Path(__file__).resolve().with_name("lab")
 
@@ -43,7 +43,7 @@ def parse_exports(text: str, base_env: dict | None = None) -> dict:
         line = line.strip()
         if not line.startswith("export "):
             continue
-        key, _, raw = line[len("export "):].partition("=")
+        key, _, raw = line[len("export ") :].partition("=")
         words = shlex.split(raw)
         value = words[0] if words else ""
         # expand $VAR / ${VAR} against the environment built so far (shlex kept them literal)
@@ -56,8 +56,13 @@ def lab_env(timeout: float = 60) -> dict | None:
     """The lab's environment if it is up: from `tests/e2e/lab env`, else from the current
     environment when DOCKER_HOST is set and answers. None when no engine is reachable."""
     try:
-        proc = subprocess.run([str(LAB_SCRIPT), "env"], capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [str(LAB_SCRIPT), "env"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         proc = None
     if proc is not None and proc.returncode == 0 and "DOCKER_HOST" in proc.stdout:
@@ -65,7 +70,12 @@ def lab_env(timeout: float = 60) -> dict | None:
     if os.environ.get("DOCKER_HOST"):
         env = dict(os.environ)
         try:
-            ok = docker(env, "info", "--format", "{{.ServerVersion}}", check=False, timeout=20).returncode == 0
+            ok = (
+                docker(
+                    env, "info", "--format", "{{.ServerVersion}}", check=False, timeout=20
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             ok = False
         if ok:
@@ -75,12 +85,20 @@ def lab_env(timeout: float = 60) -> dict | None:
 
 def docker(env: dict, *args, check: bool = True, timeout: float = 300, input: str | None = None):
     """Run `docker ARGS` (the lab's client comes first on the lab's PATH); output captured."""
-    proc = subprocess.run(["docker", *map(str, args)], env=env, capture_output=True, text=True,
-                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["docker", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(
             f"docker {shlex.join(map(str, args))} exited {proc.returncode}\n"
-            f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}")
+            f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -119,12 +137,18 @@ def wait_healthy(env: dict, container: str, timeout: float = 120) -> None:
     wait_until(ready, timeout)
     if seen.get("status") != "healthy":
         logs = docker(env, "logs", "--tail", "60", container, check=False)
-        raise AssertionError(f"{container} is {seen.get('status')} after {timeout:.0f} s\n"
-                             f"{logs.stdout[-4000:]}{logs.stderr[-4000:]}")
+        raise AssertionError(
+            f"{container} is {seen.get('status')} after {timeout:.0f} s\n"
+            f"{logs.stdout[-4000:]}{logs.stderr[-4000:]}"
+        )
 
 
-def cleanup(env: dict, containers: Iterable[str] = (), networks: Iterable[str] = (),
-            volumes: Iterable[str] = ()) -> None:
+def cleanup(
+    env: dict,
+    containers: Iterable[str] = (),
+    networks: Iterable[str] = (),
+    volumes: Iterable[str] = (),
+) -> None:
     for c in containers:
         docker(env, "rm", "--force", "--volumes", c, check=False, timeout=60)
     for n in networks:

@@ -177,21 +177,10 @@ def has_shell(lab, image: str) -> bool:
     return bool({"bin/sh", "usr/bin/sh"} & set(listing(lab, image)))
 
 
-NGINX_CACHE_XFAIL = pytest.mark.xfail(
-    reason="kind.yml scratch /var/cache/nginx: Docker mounts the tmpfs as root 0755, so nginx (uid "
-    "101) can't write there; needs the tmpfs option uid=101,gid=101 (or mode=1777) in compose",
-    strict=False,
-)
-
-
 # (go's scratch image has no shell to write with)
 @pytest.mark.parametrize(
     "kind",
-    [
-        pytest.param(k, marks=NGINX_CACHE_XFAIL) if k in ("react", "static") else k
-        for k in KINDS
-        if k != "go"
-    ],
+    [k for k in KINDS if k != "go"],
 )
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
     wait_healthy(lab, running[kind])
