@@ -11,9 +11,12 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from scaffold.edits import LayoutEdit
 
 from scaffold import __version__
 
@@ -298,6 +301,17 @@ def _project(argument: Path | None, option: Path | None) -> Path:
     return argument or option or Path.cwd()
 
 
+def _run_update(project: Path, edit: LayoutEdit | None, **options: Any) -> None:
+    """The shared end of update, add and remove: apply, warn, report, exit 1 on conflicts."""
+    from scaffold.report import update_report
+    from scaffold.update import update_project
+
+    result = update_project(project, edit=edit, **options)
+    _warn(result.warnings)
+    typer.echo(update_report(result))
+    result.raise_for_conflicts()
+
+
 @app.command()
 @handled
 def update(
@@ -344,8 +358,6 @@ def update(
     from scaffold.edits import ask as ask_edit
     from scaffold.edits import chain, pin_digests, set_values
     from scaffold.errors import UsageError
-    from scaffold.report import update_report
-    from scaffold.update import update_project
 
     root = _project(directory, project)
     assignments = list(assignments or [])
@@ -364,10 +376,7 @@ def update(
         from scaffold.policy import load_digests_file
 
         edit = chain(edit, pin_digests(load_digests_file(digests_file)))
-    result = update_project(root, edit=edit, dry_run=dry_run, restore=restore, trust=trust)
-    _warn(result.warnings)
-    typer.echo(update_report(result))
-    result.raise_for_conflicts()
+    _run_update(root, edit, dry_run=dry_run, restore=restore, trust=trust)
 
 
 @app.command()
@@ -384,14 +393,9 @@ def add(
 ) -> None:
     """Add a service to dockergen.yml and update (a database is wired to every backend)."""
     from scaffold.edits import add_service
-    from scaffold.report import update_report
-    from scaffold.update import update_project
 
     edit = add_service(kind, name, port)
-    result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
-    _warn(result.warnings)
-    typer.echo(update_report(result))
-    result.raise_for_conflicts()
+    _run_update(_project(None, project), edit, dry_run=dry_run, trust=trust)
 
 
 @app.command()
@@ -404,14 +408,8 @@ def remove(
 ) -> None:
     """Remove a service from dockergen.yml and update; files you edited are kept."""
     from scaffold.edits import remove_service
-    from scaffold.report import update_report
-    from scaffold.update import update_project
 
-    edit = remove_service(name)
-    result = update_project(_project(None, project), edit=edit, dry_run=dry_run, trust=trust)
-    _warn(result.warnings)
-    typer.echo(update_report(result))
-    result.raise_for_conflicts()
+    _run_update(_project(None, project), remove_service(name), dry_run=dry_run, trust=trust)
 
 
 @app.command()

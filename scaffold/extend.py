@@ -33,7 +33,7 @@ import yaml
 
 from scaffold.errors import TemplateSetError
 from scaffold.sources import Fetched, Source, cache_dir, fetch, parse
-from scaffold.templateset import Origin, parse_manifest
+from scaffold.templateset import Origin, parse_manifest, read_yaml
 
 Files = dict[str, tuple[bytes, int]]  # relative POSIX path -> (content, mode)
 
@@ -126,14 +126,7 @@ def _parent_source(text: str, child: Source, fetched: Fetched, here: str) -> Sou
 
 
 def _manifest_raw(path: Path, where: str) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TemplateSetError(f"can't read {where}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise TemplateSetError(f"{where}{at}: invalid YAML") from None
+    raw = read_yaml(path, where)
     if not isinstance(raw, dict):
         raise TemplateSetError(f"{where}: expected a mapping with name and version")
     return raw

@@ -129,12 +129,5 @@ def render(
 
 def template_record(tset: TemplateSet) -> str:
     """.dockergen/template.json: the set's resolved source (commit included) and lineage."""
-    record = {
-        "source": tset.source,
-        "ref": tset.ref,
-        "commit": tset.commit,
-        "name": tset.name,
-        "version": tset.version,
-        "lineage": [origin.__dict__ for origin in tset.lineage],
-    }
+    record = {**tset.identity(), "lineage": [origin.__dict__ for origin in tset.lineage]}
     return json.dumps(record, indent=2) + "\n"

@@ -321,14 +321,7 @@ def recent() -> list[dict[str, Any]]:
 
 def remember(tset: TemplateSet) -> None:
     """Put a non-bundled set at the top of the recently used list (best effort)."""
-    entry = {
-        "source": tset.source,
-        "ref": tset.ref,
-        "commit": tset.commit,
-        "name": tset.name,
-        "version": tset.version,
-        "used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    entry = {**tset.identity(), "used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     entries = [e for e in recent() if (e.get("source"), e.get("ref")) != (tset.source, tset.ref)]
     entries.insert(0, entry)
     path = _recent_path()

@@ -301,6 +301,16 @@ class TemplateSet:
     def version(self) -> str:
         return self.manifest.version
 
+    def identity(self) -> dict[str, str | None]:
+        """Where the set came from and which version: recorded in template.json and recent.json."""
+        return {
+            "source": self.source,
+            "ref": self.ref,
+            "commit": self.commit,
+            "name": self.name,
+            "version": self.version,
+        }
+
     @property
     def policy(self) -> Policy:
         return self.manifest.policy
@@ -381,15 +391,17 @@ def bundled_names() -> list[str]:
     return sorted(p.name for p in bundled_root().iterdir() if (p / "set.yml").is_file())
 
 
-def _read_yaml(path: Path) -> object:
+def read_yaml(path: Path, where: str | None = None) -> object:
+    """A set's YAML file; `where` is how messages name it (default: its path)."""
+    where = where or str(path)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise TemplateSetError(f"can't read {path}: {exc.strerror}") from None
+        raise TemplateSetError(f"can't read {where}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise TemplateSetError(f"{path}{where}: invalid YAML") from None
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise TemplateSetError(f"{where}{at}: invalid YAML") from None
 
 
 def _first_error(exc: ValidationError, path: Path | str) -> str:
@@ -427,11 +439,11 @@ def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], 
     """
     from scaffold.extend import read_copier_config
 
-    manifest = parse_manifest(_read_yaml(root / "set.yml"), f"{display}/set.yml")
+    manifest = parse_manifest(read_yaml(root / "set.yml"), f"{display}/set.yml")
     kinds: dict[str, Kind] = {}
     for kind_file in sorted((root / "kinds").glob("*/kind.yml")):
         where = f"{display}/kinds/{kind_file.parent.name}/kind.yml"
-        data = _read_yaml(kind_file)
+        data = read_yaml(kind_file)
         if not isinstance(data, dict):
             raise TemplateSetError(f"{where}: expected a mapping")
         try:
