@@ -21,16 +21,22 @@ def _shown(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def new_report(result: NewResult) -> str:
     layout = result.layout
-    lines = [f"Created {layout.project} in {_shown(result.target)} ({len(result.files)} files):"]
+    files = _count(len(result.files), "file")
+    lines = [f"Created {layout.project} in {_shown(result.target)} ({files}):"]
     for svc in result.context["services"]:
         where = f"127.0.0.1:{svc['port']}" if svc["published"] else "internal network only"
         built = "Dockerfile, .dockerignore, starter app" if svc["build"] else svc["image"]
         lines.append(f"  {svc['name']:<16} {svc['kind']:<9} {where:<22} {built}")
     if result.secrets:
         lines.append(
-            f"Random secrets written to secrets/ ({len(result.secrets)} files, git-ignored)."
+            f"Random secrets written to secrets/ ({_count(len(result.secrets), 'file')}, "
+            "git-ignored)."
         )
     lines += [
         "Next:",
