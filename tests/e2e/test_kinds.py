@@ -161,34 +161,48 @@ def test_root_filesystem_is_read_only(lab, kind_images, running, kind):
     project, service = kind_images[kind]
     wait_healthy(lab, running[kind])
     assert lab.inspect(running[kind])[0]["HostConfig"]["ReadonlyRootfs"] is True
-    if not has_shell(lab, project.image(service)):
-        # scratch (go): no shell and no other program than the server; the engine enforces it.
+    image = project.image(service)
+    if writer(lab, image) is None:
+        # scratch (go): no program but the server to write with; the engine enforces it.
         assert kind == "go"
         return
-    denied = lab.docker("exec", running[kind], "sh", "-c", "touch /probe", check=False)
+    denied = write_probe(lab, image, running[kind], "/probe")
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr, denied
-    ok = lab.docker(
-        "exec", running[kind], "sh", "-c", "touch /tmp/probe && rm /tmp/probe", check=False
-    )
+    ok = write_probe(lab, image, running[kind], "/tmp/probe")
     assert ok.returncode == 0, f"/tmp should be a writable tmpfs: {ok.stderr}"
 
 
-def has_shell(lab, image: str) -> bool:
-    return bool({"bin/sh", "usr/bin/sh"} & set(listing(lab, image)))
+def writer(lab, image: str) -> str | None:
+    """A program in the image that can create a file: a shell, else curl (nginx on scratch)."""
+    names = set(listing(lab, image))
+    if {"bin/sh", "usr/bin/sh"} & names:
+        return "sh"
+    if "usr/bin/curl" in names:
+        return "curl"
+    return None
 
 
-# (go's scratch image has no shell to write with)
+def write_probe(lab, image: str, container: str, path: str):
+    """Create (and, with a shell, remove) `path` as the container's runtime user."""
+    if writer(lab, image) == "sh":
+        command = ["sh", "-c", f"touch {path} && rm {path}"]
+    else:
+        # curl copies a file it can read (itself) to `path`; no -s, so the error is explained.
+        command = ["/usr/bin/curl", "-o", path, "file:///usr/bin/curl"]
+    return lab.docker("exec", container, *command, check=False)
+
+
+# (go's scratch image has no program to write with)
 @pytest.mark.parametrize(
     "kind",
     [k for k in KINDS if k != "go"],
 )
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
+    project, service = kind_images[kind]
     wait_healthy(lab, running[kind])
     for entry in load_template_set("default").kinds[kind].scratch:
         path = entry.split(":", 1)[0]  # an entry may carry tmpfs options: /path:uid=101,gid=101
-        ok = lab.docker(
-            "exec", running[kind], "sh", "-c", f"touch {path}/probe && rm {path}/probe", check=False
-        )
+        ok = write_probe(lab, project.image(service), running[kind], f"{path}/probe")
         assert ok.returncode == 0, (
             f"scratch {path} is not writable by the runtime user: {ok.stderr}"
         )
