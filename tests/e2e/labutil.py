@@ -30,6 +30,7 @@ LOOKALIKE_IMAGES = {
     "postgres:17-trixie": "postgres",
     "mysql:8.4": "mysql",
     "redis:8.6-trixie": "redis",
+    "debian:trixie-slim": "debian",
 }
 
 

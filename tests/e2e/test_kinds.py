@@ -208,6 +208,19 @@ def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, ru
         )
 
 
+def test_express_runtime_has_node_but_no_package_managers(lab, kind_images):
+    project, service = kind_images["express"]
+    names = listing(lab, project.image(service))
+    assert "usr/local/bin/node" in names
+    tools = sorted(
+        n
+        for n in names
+        if re.search(r"(^|/)(bin/(npm|npx|corepack|yarn|yarnpkg)|lib/node_modules)$", n)
+    )
+    assert not tools, tools
+    assert "app/node_modules/express/package.json" in names
+
+
 def test_react_runtime_has_no_node_and_no_node_modules(lab, kind_images):
     project, service = kind_images["react"]
     names = listing(lab, project.image(service))

@@ -116,6 +116,13 @@ TRIVIAL = {
     "postgres:17-trixie": ["postgres", "--version"],
     "mysql:8.4": ["mysqld", "--version"],
     "redis:8.6-trixie": ["redis-cli", "--version"],
+    # what the express runtime relies on: the C++ runtime node links against, and useradd
+    "debian:trixie-slim": [
+        "sh",
+        "-c",
+        "grep -q '^VERSION_CODENAME=trixie$' /etc/os-release && command -v useradd"
+        " && ls /usr/lib/*-linux-gnu/libstdc++.so.6 /usr/lib/*-linux-gnu/libgcc_s.so.1",
+    ],
 }
 
 
