@@ -50,10 +50,11 @@ from scaffold.api import new_project  # noqa: E402
 from scaffold.templateset import load_template_set  # noqa: E402
 
 KINDS = ["react", "static", "fastapi", "express", "go"]
-# kind -> (service name in the benchmark project, source file a source-only change edits,
-#          comment syntax of that file)
+# kind -> (service name in the benchmark project, source file a source-only change edits, the
+#          line appended). The react edit is a statement, not a comment: the bundler drops
+#          comments, so a comment would leave the built files (and the final COPY) unchanged.
 SOURCES = {
-    "react": ("frontend", "src/App.jsx", "// {}\n"),
+    "react": ("frontend", "src/App.jsx", "console.debug('{}')\n"),
     "static": ("frontend", "site/index.html", "<!-- {} -->\n"),
     "fastapi": ("api", "app/main.py", "# {}\n"),
     "express": ("express", "server.js", "// {}\n"),
