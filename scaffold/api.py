@@ -25,17 +25,22 @@ class NewResult:
     context: dict[str, Any] = field(repr=False)
 
 
-def prepare(layout: Layout, *, project: str | None) -> tuple[Layout, TemplateSet]:
+def prepare(layout: Layout, *, project: str | None, base: Path) -> tuple[Layout, TemplateSet]:
     """Load the layout's set (at `template_ref`) and validate the layout against its catalog.
 
-    The returned layout records the set's canonical source (an absolute path for a folder, the
-    URL without `@ref` for git), its ref, and every answer to the set's questions.
+    `base` is the project directory: a relative set folder in the layout is taken from it, and
+    recorded as given. Otherwise the returned layout records the set's canonical source (an
+    absolute path for a folder, the URL without `@ref` for git). It also records the ref and
+    every answer to the set's questions.
     """
-    tset = load_template_set(layout.template, layout.template_ref)
+    from scaffold.sources import relative_location
+
+    tset = load_template_set(layout.template, layout.template_ref, base=base)
     layout = normalise(layout, tset, project=project)
     answers = tset.resolve_answers(layout.answers)
+    template = relative_location(layout.template, base) or tset.source
     return layout.model_copy(
-        update={"template": tset.source, "template_ref": tset.ref, "answers": answers}
+        update={"template": template, "template_ref": tset.ref, "answers": answers}
     ), tset
 
 
@@ -55,7 +60,7 @@ def new_project(
     target = target.absolute()
     if digests:
         layout = with_digests(layout, digests)
-    layout, tset = prepare(layout, project=layout.project or target.name)
+    layout, tset = prepare(layout, project=layout.project or target.name, base=target)
     check_new_target(target, force=force)
     with staging_dir(target) as tmp:
         out = tmp / "out"

@@ -152,6 +152,7 @@ def new(
     from scaffold.api import new_project
     from scaffold.errors import UsageError
     from scaffold.report import new_report
+    from scaffold.sources import rebase
     from scaffold.templateset import load_template_set
 
     target = Path(name)
@@ -167,6 +168,10 @@ def new(
     if layout_file is not None:
         layout = layouts.load(layout_file)
         data = layout.model_dump(exclude_unset=True)
+        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
+            data["template"] = rebase(
+                data["template"], layout_file.absolute().parent, target.absolute()
+            )
     else:
         tset = load_template_set(template, template_ref)
         if defaults:
@@ -194,7 +199,7 @@ def new(
                 hint="pass --defaults, --layout FILE, or --frontend/--backend/--database",
             )
     if template is not None:
-        data["template"] = template
+        data["template"] = rebase(template, Path.cwd(), target.absolute())
     if template_ref is not None:
         data["template_ref"] = template_ref
     if answers:
@@ -371,7 +376,7 @@ def update(
             raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
         edit = ask_edit(root.absolute().name)
     elif assignments or answer:
-        edit = set_values(assignments, answers=answer or [])
+        edit = set_values(assignments, answers=answer or [], project=root.absolute())
     if digests_file is not None:
         from scaffold.policy import load_digests_file
 

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -55,14 +56,17 @@ def _value(item: str, text: str, *, verbatim: bool) -> Any:
         raise UsageError(f"--set {item!r}: the value is not a valid YAML scalar") from None
 
 
-def set_values(assignments: list[str], *, answers: list[str] | None = None) -> LayoutEdit:
+def set_values(
+    assignments: list[str], *, answers: list[str] | None = None, project: Path | None = None
+) -> LayoutEdit:
     """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
     project / template / template_ref.
 
     VALUE is a YAML scalar (8001, false) except for names and sources, taken verbatim (a ref
     `1.0` stays text); an empty VALUE removes the key, back to its default. Setting
     services.NAME.name renames the service and carries its files' edits over. `answers` are
-    `--answer NAME=VALUE`, typed by the set's question as `new --answer` does.
+    `--answer NAME=VALUE`, typed by the set's question as `new --answer` does. A relative set
+    folder is taken from the current directory and recorded relative to `project`.
     """
     forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
 
@@ -87,10 +91,13 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
                 target, name = new, path[0]
                 value = _value(item, text, verbatim=True)
                 if name == "template" and value is not None:  # recorded as `new` records it
-                    source = sources.parse(value)
-                    value = source.location
+                    if project is not None:
+                        value = sources.rebase(value, Path.cwd(), project)
+                    source = sources.parse(value, base=project)
                     if source.ref:
                         new["template_ref"] = source.ref
+                    relative = sources.relative_location(value, project) if project else None
+                    value = relative or source.location
             else:
                 raise UsageError(f"--set {key!r}: use {forms}")
             if value is None:

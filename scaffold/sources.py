@@ -112,8 +112,42 @@ def _path_like(text: str) -> bool:
     return "/" in text or os.sep in text or text.startswith((".", "~"))
 
 
+def relative_location(text: str, base: Path) -> str | None:
+    """The folder path in `text` (without an `@ref`) when it is relative to `base`; None for a
+    URL, an absolute or `~` path, or a bundled set's name."""
+    text = text.strip()
+    if not text or _URL.match(text) or _SCP.match(text) or text.startswith("~"):
+        return None
+    location, _ = split_ref(text)  # ../sets.git@v2
+    path = Path(location)
+    if path.is_absolute():
+        return None
+    if not (_path_like(location) or (base / path / "set.yml").is_file()):
+        return None
+    return location
+
+
+def rebase(text: str, frm: Path, to: Path) -> str:
+    """A set folder given relative to `frm`, re-expressed relative to `to`; anything else as is.
+
+    dockergen.yml records a set folder relative to the project (when it was given relatively),
+    so a repository holding both can be cloned anywhere.
+    """
+    location = relative_location(text, frm)
+    if location is None:
+        return text
+    _, ref = split_ref(text.strip())
+    rel = os.path.relpath(os.path.abspath(frm / location), os.path.abspath(to))
+    if not _path_like(rel):
+        rel = f"./{rel}"  # a bare `acme` would read as a bundled set's name
+    return rel + (f"@{ref}" if ref else "")
+
+
 def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Source:
-    """Classify a template source; relative paths are taken from `base` (default: cwd)."""
+    """Classify a template source; relative paths are taken from `base` (default: cwd).
+
+    Relative paths come from the command line (cwd) or from dockergen.yml (the project).
+    """
     from scaffold.templateset import bundled_names
 
     text = text.strip()
@@ -129,7 +163,7 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
         return Source("git", location.removeprefix("git+"), ref)
     path = Path(location).expanduser()
     if base is not None and not path.is_absolute():
-        path = base / path
+        path = Path(os.path.normpath(base / path))  # lexically: a new project has no folder yet
     local_set = path.is_dir() and (path / "set.yml").is_file()
     if not _path_like(location) and not local_set:
         names = bundled_names()

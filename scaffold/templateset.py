@@ -465,16 +465,19 @@ def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], 
     return manifest, kinds, code
 
 
-def load_template_set(source: str | None = None, ref: str | None = None) -> TemplateSet:
+def load_template_set(
+    source: str | None = None, ref: str | None = None, *, base: Path | None = None
+) -> TemplateSet:
     """Load a set by bundled name, local path or git URL (default: the bundled `default`).
 
     `ref` (a tag, branch or commit) picks the version of a git source; `URL@REF` works too.
+    A relative path is taken from `base` (the project, for dockergen.yml; default: cwd).
     A set that `extends` another is returned as one merged folder with its whole lineage.
     """
     from scaffold import extend, sources
     from scaffold.policy import canonical_digests
 
-    src = sources.parse(source or "default", ref)
+    src = sources.parse(source or "default", ref, base=base)
     resolved = extend.resolve(src)
     top = resolved.lineage[0]
     display = top.source if src.kind != "bundled" else f"templates/{src.location}"

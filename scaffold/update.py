@@ -312,13 +312,13 @@ def update_project(
         layout_text: bytes | None = None
         comments_kept = True
         if edit is not None:
-            current = load_template_set(raw.get("template"), raw.get("template_ref"))
+            current = load_template_set(raw.get("template"), raw.get("template_ref"), base=project)
             new_raw, renames = edit(raw, current)
             if new_raw != raw:
                 new_text, comments_kept = rewrite_layout(text, raw, new_raw, renames)
                 layout_text = new_text.encode("utf-8")
             raw = new_raw
-        layout, tset = prepare(parse(raw), project=project.name)
+        layout, tset = prepare(parse(raw), project=project.name, base=project)
         with tempfile.TemporaryDirectory(prefix="dockergen-update-") as tmp:
             rendered = _render(layout, tset, Path(tmp), trust)
             new = rendered.files()
@@ -386,7 +386,7 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
     with _one_line_os_errors(), journal.locked(project):
         recovered = journal.recover(project)
         state, _text, raw, old = _load_project(project)
-        layout, tset = prepare(parse(raw), project=project.name)
+        layout, tset = prepare(parse(raw), project=project.name, base=project)
         with tempfile.TemporaryDirectory(prefix="dockergen-diff-") as tmp:
             new = _render(layout, tset, Path(tmp), trust).files()
     status: list[tuple[str, str]] = []

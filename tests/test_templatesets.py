@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -794,3 +795,57 @@ def test_set_files_match_the_schema() -> None:
         errors = [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
         assert not errors, (path, errors)
     assert list(validator.iter_errors({"name": "x", "version": "1", "colour": "red"}))
+
+
+def test_new_records_a_relative_set_folder_relative_to_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child_set(tmp_path / "repo" / "sets" / "team")
+    monkeypatch.chdir(tmp_path / "repo")
+    ok(invoke("new", "services/shop", "--template", "./sets/team", "-b", "tiny"))
+    project = tmp_path / "repo" / "services" / "shop"
+    assert layout_of(project)["template"] == "../../sets/team"
+    # a teammate's clone elsewhere, used from another directory
+    clone = tmp_path / "clone"
+    shutil.copytree(tmp_path / "repo", clone)
+    monkeypatch.chdir(tmp_path)
+    ok(invoke("diff", clone / "services" / "shop", "--exit-code"))
+
+
+def test_new_takes_a_layout_files_relative_set_folder_from_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child_set(tmp_path / "repo" / "sets" / "team")
+    layout = tmp_path / "repo" / "layouts" / "shop.yml"
+    layout.parent.mkdir()
+    layout.write_text(
+        yaml.safe_dump({"template": "../sets/team", "services": [{"name": "api", "kind": "tiny"}]})
+    )
+    monkeypatch.chdir(tmp_path)
+    ok(invoke("new", "shop", "--layout", layout))
+    assert layout_of(tmp_path / "shop")["template"] == "../repo/sets/team"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("./sets/team", "../sets/team"),
+        ("sets/team", "../sets/team"),
+        ("../team", "../../team"),
+        (".", ".."),
+        ("default", "default"),  # a bundled set's name
+        ("/abs/team", "/abs/team"),
+        ("~/team", "~/team"),
+        ("https://git.example.test/sets.git@v1", "https://git.example.test/sets.git@v1"),
+        ("git@git.example.test:sets.git", "git@git.example.test:sets.git"),
+        ("./sets.git@v2", "../sets.git@v2"),
+    ],
+)
+def test_rebase(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "app").mkdir()
+    assert sources.rebase(text, tmp_path, tmp_path / "app") == expected
+
+
+def test_rebase_into_the_same_folder_stays_path_like(tmp_path: Path) -> None:
+    write_set(tmp_path / "acme", {"name": "acme", "version": "1.0.0"})
+    assert sources.rebase("acme", tmp_path, tmp_path) == "./acme"

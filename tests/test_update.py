@@ -198,16 +198,54 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     assert files_of(project, internal=True) == before
 
 
-def test_switching_to_another_set_folder_records_its_absolute_path(
+def test_switching_to_another_set_folder_records_it_relative_to_the_project(
     tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = tmp_path / "team-set"
     shutil.copytree(sets[1], other)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the command line's relative path is taken from here
     result = invoke("update", str(project), "--template", "./team-set")
     assert result.exit_code == 0, result.output
-    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == str(other)
+    recorded = yaml.safe_load((project / "dockergen.yml").read_text())["template"]
+    assert recorded == os.path.relpath(other, project)
+    assert (project / recorded).resolve() == other.resolve()
     assert "template set default 1.0.0 -> 2.0.0" in result.stdout
+    # dockergen.yml's relative path is the project's, whatever the current directory
+    monkeypatch.chdir(project)
+    result = invoke("update", "--set", "services.api.port=8001")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == recorded
+
+
+def test_switching_to_a_set_folder_by_absolute_path_records_it_absolute(
+    tmp_path: Path, project: Path, sets: tuple[Path, Path]
+) -> None:
+    other = tmp_path / "team-set"
+    shutil.copytree(sets[1], other)
+    result = invoke("update", str(project), "--template", str(other))
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == str(other)
+
+
+def test_project_and_its_relative_set_move_together(
+    tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository holding a project and its set folder works from any clone location."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copytree(sets[1], repo / "sets" / "team")
+    shutil.move(project, repo / "app")
+    monkeypatch.chdir(repo)
+    result = invoke("update", "app", "--template", "sets/team")
+    assert result.exit_code == 0, result.output
+    moved = tmp_path / "elsewhere"
+    shutil.move(repo, moved)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("diff", str(moved / "app"))
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((moved / "app" / "dockergen.yml").read_text())["template"] == (
+        "../sets/team"
+    )
 
 
 def test_rename_carries_edits_to_the_new_folder(project: Path) -> None:
