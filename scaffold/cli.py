@@ -374,9 +374,9 @@ def update(
             raise UsageError("use --ask, or --set/--answer/--template, not both")
         if not _stdin_is_tty():
             raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
-        edit = ask_edit(root.absolute().name)
+        edit = ask_edit()
     elif assignments or answer:
-        edit = set_values(assignments, answers=answer or [], project=root.absolute())
+        edit = set_values(assignments, answers=answer or [])
     if digests_file is not None:
         from scaffold.policy import load_digests_file
 

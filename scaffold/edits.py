@@ -22,8 +22,9 @@ from scaffold.errors import LayoutError, UsageError
 from scaffold.layout import check_digests, merge_digests, normalise, parse, unique_name
 from scaffold.templateset import TemplateSet
 
-# An edit of the raw dockergen.yml data: returns the new data and services renamed (old -> new).
-LayoutEdit = Callable[[dict[str, Any], TemplateSet], tuple[dict[str, Any], dict[str, str]]]
+# An edit of the raw dockergen.yml data, given the set it names and the project directory: returns
+# the new data and services renamed (old -> new).
+LayoutEdit = Callable[[dict[str, Any], TemplateSet, Path], tuple[dict[str, Any], dict[str, str]]]
 
 # ---------------------------------------------------------------- layout edits (add, remove, --set)
 
@@ -56,9 +57,7 @@ def _value(item: str, text: str, *, verbatim: bool) -> Any:
         raise UsageError(f"--set {item!r}: the value is not a valid YAML scalar") from None
 
 
-def set_values(
-    assignments: list[str], *, answers: list[str] | None = None, project: Path | None = None
-) -> LayoutEdit:
+def set_values(assignments: list[str], *, answers: list[str] | None = None) -> LayoutEdit:
     """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
     project / template / template_ref.
 
@@ -66,11 +65,13 @@ def set_values(
     `1.0` stays text); an empty VALUE removes the key, back to its default. Setting
     services.NAME.name renames the service and carries its files' edits over. `answers` are
     `--answer NAME=VALUE`, typed by the set's question as `new --answer` does. A relative set
-    folder is taken from the current directory and recorded relative to `project`.
+    folder is taken from the current directory and recorded relative to the project.
     """
     forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         new = copy.deepcopy(raw)
         renames: dict[str, str] = {}
         for item in assignments:
@@ -91,13 +92,11 @@ def set_values(
                 target, name = new, path[0]
                 value = _value(item, text, verbatim=True)
                 if name == "template" and value is not None:  # recorded as `new` records it
-                    if project is not None:
-                        value = sources.rebase(value, Path.cwd(), project)
+                    value = sources.rebase(value, Path.cwd(), project)
                     source = sources.parse(value, base=project)
                     if source.ref:
                         new["template_ref"] = source.ref
-                    relative = sources.relative_location(value, project) if project else None
-                    value = relative or source.location
+                    value = sources.relative_location(value, project) or source.location
             else:
                 raise UsageError(f"--set {key!r}: use {forms}")
             if value is None:
@@ -125,7 +124,9 @@ def set_values(
 def add_service(kind: str, name: str | None = None, port: int | None = None) -> LayoutEdit:
     """`add KIND`: append a service; its port is written down so later additions can't move it."""
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         spec = tset.kind(kind)
         taken = {s["name"] for s in _services(raw)}
         if name is not None and name in taken:
@@ -149,7 +150,9 @@ def add_service(kind: str, name: str | None = None, port: int | None = None) -> 
 def remove_service(name: str) -> LayoutEdit:
     """`remove NAME`: drop the service; the update then deletes its unedited files."""
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         _find(raw, name)
         new = copy.deepcopy(raw)
         new["services"] = [s for s in _services(new) if s["name"] != name]
@@ -163,7 +166,9 @@ def remove_service(name: str) -> LayoutEdit:
 def pin_digests(pins: Mapping[str, str]) -> LayoutEdit:
     """`update --digests FILE`: record image pins in `digests`, over the ones already there."""
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         new = copy.deepcopy(raw)
         try:
             digests = check_digests(merge_digests(raw.get("digests") or {}, pins))
@@ -182,10 +187,12 @@ def chain(*edits: LayoutEdit | None) -> LayoutEdit | None:
     if len(steps) < 2:
         return steps[0] if steps else None
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         renames: dict[str, str] = {}
         for step in steps:
-            raw, more = step(raw, tset)
+            raw, more = step(raw, tset, project)
             carried = {was: more.get(now, now) for was, now in renames.items()}
             renames = {**carried, **{o: n for o, n in more.items() if o not in renames.values()}}
         return raw, {was: now for was, now in renames.items() if was != now}
@@ -193,13 +200,15 @@ def chain(*edits: LayoutEdit | None) -> LayoutEdit | None:
     return edit
 
 
-def ask(project_name: str) -> LayoutEdit:
+def ask() -> LayoutEdit:
     """`update --ask`: the interview, with the current answers prefilled."""
 
-    def edit(raw: dict[str, Any], tset: TemplateSet) -> tuple[dict[str, Any], dict[str, str]]:
+    def edit(
+        raw: dict[str, Any], tset: TemplateSet, project: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         from scaffold.interview import interview
 
-        return interview(tset, raw.get("project") or project_name, previous=raw), {}
+        return interview(tset, raw.get("project") or project.name, previous=raw), {}
 
     return edit
 

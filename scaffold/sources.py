@@ -112,6 +112,11 @@ def _path_like(text: str) -> bool:
     return "/" in text or os.sep in text or text.startswith((".", "~"))
 
 
+def _names_folder(location: str, path: Path) -> bool:
+    """A bare word is a bundled set's name, unless a set folder of that name is at `path`."""
+    return _path_like(location) or (path / "set.yml").is_file()
+
+
 def relative_location(text: str, base: Path) -> str | None:
     """The folder path in `text` (without an `@ref`) when it is relative to `base`; None for a
     URL, an absolute or `~` path, or a bundled set's name."""
@@ -122,9 +127,7 @@ def relative_location(text: str, base: Path) -> str | None:
     path = Path(location)
     if path.is_absolute():
         return None
-    if not (_path_like(location) or (base / path / "set.yml").is_file()):
-        return None
-    return location
+    return location if _names_folder(location, base / path) else None
 
 
 def rebase(text: str, frm: Path, to: Path) -> str:
@@ -164,8 +167,7 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
     path = Path(location).expanduser()
     if base is not None and not path.is_absolute():
         path = Path(os.path.normpath(base / path))  # lexically: a new project has no folder yet
-    local_set = path.is_dir() and (path / "set.yml").is_file()
-    if not _path_like(location) and not local_set:
+    if not _names_folder(location, path):
         names = bundled_names()
         if location in names:
             if ref:

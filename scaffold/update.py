@@ -313,7 +313,7 @@ def update_project(
         comments_kept = True
         if edit is not None:
             current = load_template_set(raw.get("template"), raw.get("template_ref"), base=project)
-            new_raw, renames = edit(raw, current)
+            new_raw, renames = edit(raw, current, project)
             if new_raw != raw:
                 new_text, comments_kept = rewrite_layout(text, raw, new_raw, renames)
                 layout_text = new_text.encode("utf-8")

@@ -217,6 +217,17 @@ def test_switching_to_another_set_folder_records_it_relative_to_the_project(
     assert yaml.safe_load((project / "dockergen.yml").read_text())["template"] == recorded
 
 
+def test_library_edit_records_a_relative_set_folder_as_the_cli_does(
+    tmp_path: Path, project: Path, sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "team-set"
+    shutil.copytree(sets[1], other)
+    monkeypatch.chdir(tmp_path)
+    update_project(project, edit=set_values(["template=./team-set"]))
+    recorded = yaml.safe_load((project / "dockergen.yml").read_text())["template"]
+    assert recorded == os.path.relpath(other, project)
+
+
 def test_switching_to_a_set_folder_by_absolute_path_records_it_absolute(
     tmp_path: Path, project: Path, sets: tuple[Path, Path]
 ) -> None:
@@ -478,7 +489,7 @@ services:
 
 def _apply(edit: Any, text: str = COMMENTED) -> tuple[str, bool]:
     old = yaml.safe_load(text)
-    new, renames = edit(old, None)
+    new, renames = edit(old, None, Path("project"))
     return rewrite_layout(text, old, new, renames)
 
 
