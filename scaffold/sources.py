@@ -180,7 +180,11 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
             "(or give a folder or a git URL)"
         )
     if not path.is_dir():
-        raise TemplateSetError(f"{location}: no such folder")
+        # a path taken from the project reads better whole than relative to a folder not named
+        shown = (
+            path if base is not None and not Path(location).expanduser().is_absolute() else location
+        )
+        raise TemplateSetError(f"{shown}: no such folder")
     path = path.resolve()
     bare = (path / "HEAD").is_file() and (path / "objects").is_dir()
     is_repo = (path / ".git").exists() or bare

@@ -849,3 +849,18 @@ def test_rebase(tmp_path: Path, text: str, expected: str) -> None:
 def test_rebase_into_the_same_folder_stays_path_like(tmp_path: Path) -> None:
     write_set(tmp_path / "acme", {"name": "acme", "version": "1.0.0"})
     assert sources.rebase("acme", tmp_path, tmp_path) == "./acme"
+
+
+def test_a_missing_relative_set_folder_is_named_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taken from a layout file's or project's folder, the path is shown as dockergen read it."""
+    layout = tmp_path / "layouts" / "shop.yml"
+    layout.parent.mkdir()
+    layout.write_text(
+        yaml.safe_dump({"template": "../nope", "services": [{"name": "api", "kind": "tiny"}]})
+    )
+    monkeypatch.chdir(tmp_path / "layouts")
+    error = one_line_error(invoke("new", tmp_path / "shop", "--layout", layout))
+    assert error == f"dockergen: {tmp_path / 'nope'}: no such folder"
+    assert not (tmp_path / "shop").exists()
