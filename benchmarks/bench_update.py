@@ -183,7 +183,7 @@ class Pair:
         raw = {**layout(n), "template": str(template)}
         self.dockergen = root / "dockergen" / name
         new_project(self.dockergen, parse(raw))
-        norm, tset = prepare(parse(raw), project=name)
+        norm, tset = prepare(parse(raw), project=name, base=self.dockergen)
         context = build_context(norm, tset)
         data = copier_data(context)
         built = [s["name"] for s in context["built"]]
