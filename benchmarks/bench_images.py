@@ -20,7 +20,8 @@ build, which slows down everybody else's next builds on that engine.
 Targets (issue 3): every generated image smaller than its naive twin; go at least 10x smaller;
 react at least 1.5x smaller, with no Node.js and no node_modules in its runtime image; a
 source-only rebuild at most 20% of the cold build for fastapi, express and react, at most 50% for
-go. Prints a markdown table; exits 1 if a target is missed.
+go. Prints a markdown table; exits 1 if a target is missed (never with --smoke: one run, which
+CI makes so that the script can't rot unnoticed).
 """
 
 from __future__ import annotations
@@ -289,7 +290,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--cold", choices=["prune", "no-cache"], default="prune")
+    parser.add_argument(
+        "--smoke", action="store_true", help="one run, no timing verdict (CI: the script works)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
@@ -319,7 +325,7 @@ def main() -> int:
     )
     bases = {image: engine.size(image) for image in images}
     print(table(results, bases, args.runs, args.cold))
-    return 0 if all(not r.misses() for r in results) else 1
+    return 0 if args.smoke or all(not r.misses() for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -50,7 +50,12 @@ def median_seconds(cmd: list[str], runs: int, cwd: Path, before=None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--smoke", action="store_true", help="one run (CI: the script works; no timing verdict)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     exe = shutil.which("dockergen") or str(Path(sys.executable).parent / "dockergen")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

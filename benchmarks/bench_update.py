@@ -229,7 +229,12 @@ class Pair:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure")
+    parser.add_argument(
+        "--smoke", action="store_true", help="one run (CI: the script works; no timing verdict)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     if shutil.which("git") is None:
         sys.exit("bench_update: copier update needs git")
     results: dict[tuple[str, int], float] = {}
