@@ -519,24 +519,36 @@ def templates_validate(
     typer.echo(f"{what}: {samples} rendered, no findings")
 
 
+def _is_click_error(exc: Exception) -> bool:
+    """Click's ClickException, recognised by its documented interface (`format_message`,
+    `exit_code`), not by import path: typer vendors click in recent releases (as a private
+    module) and depends on the click package in older ones, and both are in our range."""
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
+
+
 def main() -> None:
     """Console entry point."""
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
-
     try:
         code = app(standalone_mode=False)
-    except NoArgsIsHelpError as exc:  # bare `dockergen`: the help, as click shows it
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ClickException as exc:  # usage errors: one line, like every other error
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        typer.echo(f"dockergen: {' '.join(exc.format_message().split())}{hint}", err=True)
-        sys.exit(exc.exit_code)
     except typer.Abort:
         typer.echo("dockergen: aborted", err=True)
         sys.exit(1)
     except KeyboardInterrupt:  # Ctrl-C outside a command (e.g. during --help paging)
         typer.echo("dockergen: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if not _is_click_error(exc):
+            raise
+        exit_code = getattr(exc, "exit_code", 2)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `dockergen`: the help, as click
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exit_code)
+        # usage errors: one line, like every other error
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        typer.echo(f"dockergen: {message}{hint}", err=True)
+        sys.exit(exit_code)
     sys.exit(code if isinstance(code, int) else 0)
