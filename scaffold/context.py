@@ -60,6 +60,11 @@ def _policy_labels(
     return out
 
 
+def _host_port(svc: Service) -> int | None:
+    """The host port on 127.0.0.1 of a normalised service, None when it isn't published."""
+    return None if svc.publish is None or svc.publish is False else svc.publish
+
+
 def service_context(
     svc: Service,
     tset: TemplateSet,
@@ -101,7 +106,8 @@ def service_context(
         "category": kind.category,
         "description": kind.description,
         "port": svc.port,
-        "published": kind.published,
+        "publish": _host_port(svc),
+        "published": _host_port(svc) is not None,
         "build": tset.builds(svc.kind),
         "images": {role: image(ref) for role, ref in kind.images.items()},
         "image": image(kind.image),
