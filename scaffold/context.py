@@ -15,7 +15,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import TemplateSetError
-from scaffold.layout import Layout, Service
+from scaffold.layout import Layout, Service, host_port
 from scaffold.policy import ImageResolver
 from scaffold.templateset import TemplateSet
 
@@ -60,11 +60,6 @@ def _policy_labels(
     return out
 
 
-def _host_port(svc: Service) -> int | None:
-    """The host port on 127.0.0.1 of a normalised service, None when it isn't published."""
-    return None if svc.publish is None or svc.publish is False else svc.publish
-
-
 def service_context(
     svc: Service,
     tset: TemplateSet,
@@ -106,8 +101,8 @@ def service_context(
         "category": kind.category,
         "description": kind.description,
         "port": svc.port,
-        "publish": _host_port(svc),
-        "published": _host_port(svc) is not None,
+        "publish": host_port(svc, kind.published),
+        "published": host_port(svc, kind.published) is not None,
         "build": tset.builds(svc.kind),
         "images": {role: image(ref) for role, ref in kind.images.items()},
         "image": image(kind.image),

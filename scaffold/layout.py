@@ -177,12 +177,12 @@ class Layout(_Model):
         return [s for s in self.services if tset.kind(s.kind).category == category]
 
     def to_yaml(self) -> str:
-        """dockergen.yml as `new` writes it. A service's `publish` is left out when it says
-        nothing `port` doesn't (the same number, or not published because the kind never is),
-        so projects from before `publish` existed keep a byte-identical dockergen.yml."""
+        """dockergen.yml as `new` writes it. A normalised service has no `publish` when it says
+        nothing `port` doesn't (the same number, or a kind that is never published), so projects
+        from before `publish` existed keep a byte-identical dockergen.yml."""
         data = self.model_dump(exclude_defaults=False)
         for entry in data["services"]:
-            if entry["publish"] is None or entry["publish"] == entry["port"]:
+            if entry["publish"] is None:
                 entry.pop("publish")
         if self.options == Options():
             data.pop("options")
@@ -290,17 +290,20 @@ def load(path: Path) -> Layout:
     return parse(data, source=str(path))
 
 
-def _explicit_host(svc: Service, kind_published: bool) -> int | None:
-    """The host port a service asks for in so many words: `publish`, or a `port` it is
-    published on by default. None when it leaves the host port to dockergen, or isn't published.
+def host_port(svc: Service, kind_published: bool) -> int | None:
+    """A service's host port on 127.0.0.1: its `publish`, else its `port`; None when it isn't
+    published. Before normalising, None also means the layout leaves the host port to dockergen.
     """
     if not kind_published or svc.publish is False:
         return None
-    return svc.publish if svc.publish is not None else svc.port
+    return svc.port if svc.publish is None else svc.publish
 
 
 def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) -> Layout:
     """Check the layout against the set's catalog; fill defaults and resolve port collisions.
+
+    The result has every `port` filled in; its `publish` is None where the host port is `port`
+    (or the kind is never published), else the host port or False (see `host_port`).
 
     Only host ports can collide (every container has its own network). Host ports given in so
     many words (`publish`, or `port` without `publish`) that collide are an error; a defaulted
@@ -333,7 +336,7 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
 
     taken: dict[int, str] = {}
     for svc in layout.services:
-        host = _explicit_host(svc, tset.kinds[svc.kind].published)
+        host = host_port(svc, tset.kinds[svc.kind].published)
         if host is not None:
             if host in taken:
                 raise LayoutError(
@@ -352,10 +355,8 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
                 while port in taken:
                     port += 1
                 taken[port] = svc.name
-        if not kind.published:
-            publish = None  # recorded as absent: the kind says it, not the layout
-        elif publish is None:
-            publish = port
+        if not kind.published or publish == port:
+            publish = None  # the normal form leaves out what `port` and the kind already say
         services.append(svc.model_copy(update={"port": port, "publish": publish}))
     final_project = layout.project or project
     if final_project is None:
