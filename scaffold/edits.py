@@ -62,8 +62,9 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
     project / template / template_ref.
 
     services.NAME.publish (host port, or false) changes only what compose publishes;
-    services.NAME.port is the port inside the container. VALUE is a YAML scalar (8001, false) except for names and sources, taken verbatim (a ref
-    `1.0` stays text); an empty VALUE removes the key, back to its default. Setting
+    services.NAME.port is the port inside the container. VALUE is a YAML scalar (8001, false)
+    except for names and sources, taken verbatim (a ref `1.0` stays text); an empty VALUE
+    removes the key, back to its default. Setting
     services.NAME.name renames the service and carries its files' edits over. `answers` are
     `--answer NAME=VALUE`, typed by the set's question as `new --answer` does. A relative set
     folder is taken from the current directory and recorded relative to the project.

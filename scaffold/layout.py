@@ -330,9 +330,7 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
             )
         if svc.publish not in (None, False) and not kind.published:
             what = f"a {kind.category}" if kind.category == "database" else f"kind {svc.kind!r}"
-            raise LayoutError(
-                f"service {svc.name!r}: {what} is never published; remove 'publish'"
-            )
+            raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
 
     taken: dict[int, str] = {}
     for svc in layout.services:

@@ -6,11 +6,14 @@ on which kinds the default set has; catalog messages are checked against the rea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from projects import default_set, staging_leftovers, tree
 
 from scaffold import layout as layouts
@@ -323,6 +326,54 @@ def test_to_yaml_writes_publish_only_when_it_says_something():
     assert again == layout
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    entries=st.lists(
+        st.tuples(
+            st.sampled_from(["web", "py", "js", "sql"]),
+            st.one_of(st.none(), st.integers(8000, 8004)),  # port: a few numbers, to collide
+            st.one_of(st.none(), st.just(False), st.integers(8000, 8004)),  # publish
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_ports_collide_with_one_clear_error_or_give_unique_host_ports(
+    entries: list[tuple[str, int | None, int | bool | None]],
+):
+    """Whatever mix of port and publish: one line naming both services and the port, or
+    unique host ports on every published service, and a normal form that is a fixed point."""
+    data = []
+    for i, (kind, port, publish) in enumerate(entries):
+        entry: dict[str, Any] = {"name": f"s{i}", "kind": kind}
+        if port is not None:
+            entry["port"] = port
+        if publish is not None:
+            entry["publish"] = publish
+        data.append(entry)
+    try:
+        layout = normalise(*data)
+    except LayoutError as exc:
+        line = exc.line()
+        assert "\n" not in line
+        assert re.fullmatch(
+            r"port \d+ is used by both 's\d+' and 's\d+': give one of them another port"
+            r"|service 's\d+': a (database keeps its engine's port 5432 and is never published; "
+            r"remove 'port'|database is never published; remove 'publish')",
+            line,
+        ), line
+        return
+    published = [h for h in hosts(layout).values() if h is not None]
+    assert len(published) == len(set(published))
+    for entry, svc_ in zip(data, layout.services, strict=True):
+        if "publish" in entry and entry["publish"] is not False and svc_.kind != "sql":
+            assert hosts(layout)[svc_.name] == entry["publish"]
+        if "port" in entry:
+            assert svc_.port == entry["port"]
+    again = layouts.normalise(layouts.parse(yaml.safe_load(layout.to_yaml())), fake_set())
+    assert again == layout
+
+
 def test_normalise_is_idempotent():
     once = normalise(svc("a", "py"), svc("b", "js"), svc("w", "web"), svc("d", "sql"))
     twice = layouts.normalise(once, fake_set(), project="other")
@@ -350,7 +401,10 @@ def test_to_yaml_round_trips(tmp_path: Path):
         ({"services": {"api": {"kind": "py"}}}, "dockergen.yml: services: must be a list"),
         ({"services": ["api"]}, "dockergen.yml: services.0: must be a mapping"),
         ({"services": [svc("a", "py"), 3]}, "dockergen.yml: services.1: must be a mapping"),
-        ({"services": [{"name": "api"}]}, "dockergen.yml: services.api.kind: this field is required"),
+        (
+            {"services": [{"name": "api"}]},
+            "dockergen.yml: services.api.kind: this field is required",
+        ),
         ({"services": [{"kind": "py"}]}, "dockergen.yml: services.0.name: this field is required"),
         ({"services": [svc("a", "py")], "colour": 1}, "dockergen.yml: colour: unknown field"),
         (
