@@ -42,8 +42,9 @@ def published(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
 
 def image_ids(project: Project) -> dict[str, str]:
     return {
-        svc: project.lab.docker("image", "inspect", "--format", "{{.Id}}", project.image(svc))
-        .stdout.strip()
+        svc: project.lab.docker(
+            "image", "inspect", "--format", "{{.Id}}", project.image(svc)
+        ).stdout.strip()
         for svc in ("site", "api")
     }
 
