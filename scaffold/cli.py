@@ -369,8 +369,9 @@ def update(
         typer.Option(
             "--set",
             help="Change dockergen.yml: services.NAME.publish=8001 (the host port on "
-            "127.0.0.1, or false: rewrites docker-compose.yml only), services.NAME.port=8001 "
-            "(the port inside the container: rewrites its Dockerfile too), services.NAME.name=NEW "
+            "127.0.0.1, or false: docker-compose.yml changes, no Dockerfile does), "
+            "services.NAME.port=8001 (the port inside the container: its Dockerfile changes "
+            "too), services.NAME.name=NEW "
             "(rename), options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
             "VALUE means the default. Repeatable.",
             metavar="KEY=VALUE",
