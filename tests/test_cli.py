@@ -81,6 +81,16 @@ def test_help_of_every_command(command: str):
     assert "Traceback" not in result.output
 
 
+def test_help_says_what_names_and_ports_mean():
+    """The help is the contract the behaviour is tested against (new NAME, --set publish)."""
+    new = " ".join(invoke("new", "--help").stdout.split())
+    assert "[name]" in new.lower()  # optional: --layout's project: names it
+    assert "its name is the project name (over a layout's 'project:')" in new
+    update = " ".join(invoke("update", "--help").stdout.split())
+    assert "services.NAME.publish=8001 (the host port on 127.0.0.1, or false" in update
+    assert "services.NAME.port=8001 (the port inside the container" in update
+
+
 def test_kinds_lists_every_kind():
     result = invoke("kinds")
     assert result.exit_code == 0
