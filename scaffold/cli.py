@@ -87,10 +87,39 @@ DigestsOption = Annotated[
 ]
 
 
+def _new_name(name: str | None, project: str | None, layout_file: Path) -> tuple[str, str | None]:
+    """`new [NAME] --layout FILE`: the directory, and where its project name came from when the
+    report should say (the layout named another, or named it alone).
+
+    NAME wins, as its help says: two folders made from one layout must not share compose
+    containers. Without NAME the layout's `project:` names the directory and the project.
+    """
+    from scaffold.errors import UsageError
+
+    if name is None:
+        if project is None:
+            raise UsageError(
+                f"{layout_file} has no 'project:' to name the project",
+                hint="give a NAME: dockergen new NAME --layout FILE",
+            )
+        return project, "project name from the layout's 'project:'"
+    chosen = Path(name).absolute().name
+    if project is not None and project != chosen:
+        return name, f"project name from the command line; the layout said {project!r}"
+    return name, None
+
+
 @app.command()
 @handled
 def new(
-    name: Annotated[str, typer.Argument(help="Directory to create; its name is the project name.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Directory to create; its name is the project name (over a layout's "
+            "'project:'). With --layout it may be left out: the layout's 'project:' names both.",
+            show_default=False,
+        ),
+    ] = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Don't ask: react + fastapi + postgres.")
     ] = False,
@@ -155,7 +184,11 @@ def new(
     from scaffold.sources import rebase
     from scaffold.templateset import load_template_set
 
-    target = Path(name)
+    if name is None and layout_file is None:
+        raise UsageError(
+            "give the project's directory (dockergen new NAME)",
+            hint="only with --layout FILE may NAME be left out: the layout's 'project:' names it",
+        )
     answers: dict[str, str] = {}
     for item in answer or []:
         key, sep, value = item.partition("=")
@@ -165,9 +198,15 @@ def new(
     flags = frontend is not None or bool(backend) or bool(database)
     if sum([defaults, layout_file is not None, flags]) > 1:
         raise UsageError("use only one of --defaults, --layout, or --frontend/--backend/--database")
+    origin = None
     if layout_file is not None:
         layout = layouts.load(layout_file)
         data = layout.model_dump(exclude_unset=True)
+        name, origin = _new_name(name, layout.project, layout_file)
+        data.pop("project", None)  # the directory's name is the project's, as without --layout
+    assert name is not None  # checked above: only --layout may leave it out
+    target = Path(name)
+    if layout_file is not None:
         if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
             data["template"] = rebase(
                 data["template"], layout_file.absolute().parent, target.absolute()
@@ -212,7 +251,7 @@ def new(
 
         digests = load_digests_file(digests_file)
     result = new_project(target, layouts.parse(data), force=force, trust=trust, digests=digests)
-    typer.echo(new_report(result))
+    typer.echo(new_report(result, origin=origin))
 
 
 @app.command()
@@ -329,7 +368,10 @@ def update(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Change dockergen.yml: services.NAME.port=8001, services.NAME.name=NEW "
+            help="Change dockergen.yml: services.NAME.publish=8001 (the host port on "
+            "127.0.0.1, or false: docker-compose.yml changes, no Dockerfile does), "
+            "services.NAME.port=8001 (the port inside the container: its Dockerfile changes "
+            "too), services.NAME.name=NEW "
             "(rename), options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
             "VALUE means the default. Repeatable.",
             metavar="KEY=VALUE",
@@ -391,7 +433,14 @@ def add(
     name: Annotated[
         str | None, typer.Option("--name", help="Service name (default: the kind's).")
     ] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port to publish.")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Port it listens on inside its container, also published on 127.0.0.1 "
+            "(default: the kind's; `update --set services.NAME.publish=` moves the host port).",
+        ),
+    ] = None,
     project: ProjectOption = None,
     dry_run: DryRunOption = False,
     trust: UpdateTrustOption = False,

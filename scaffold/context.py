@@ -15,7 +15,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import TemplateSetError
-from scaffold.layout import Layout, Service
+from scaffold.layout import Layout, Service, host_port
 from scaffold.policy import ImageResolver
 from scaffold.templateset import TemplateSet
 
@@ -101,7 +101,8 @@ def service_context(
         "category": kind.category,
         "description": kind.description,
         "port": svc.port,
-        "published": kind.published,
+        "publish": host_port(svc, kind.published),
+        "published": host_port(svc, kind.published) is not None,
         "build": tset.builds(svc.kind),
         "images": {role: image(ref) for role, ref in kind.images.items()},
         "image": image(kind.image),

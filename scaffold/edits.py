@@ -61,8 +61,10 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
     """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
     project / template / template_ref.
 
-    VALUE is a YAML scalar (8001, false) except for names and sources, taken verbatim (a ref
-    `1.0` stays text); an empty VALUE removes the key, back to its default. Setting
+    services.NAME.publish (host port, or false) changes only what compose publishes;
+    services.NAME.port is the port inside the container. VALUE is a YAML scalar (8001, false)
+    except for names and sources, taken verbatim (a ref `1.0` stays text); an empty VALUE
+    removes the key, back to its default. Setting
     services.NAME.name renames the service and carries its files' edits over. `answers` are
     `--answer NAME=VALUE`, typed by the set's question as `new --answer` does. A relative set
     folder is taken from the current directory and recorded relative to the project.
@@ -77,7 +79,7 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
         for item in assignments:
             key, sep, text = item.partition("=")
             if not sep or not key:
-                raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. services.api.port=8001")
+                raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. services.api.publish=8001")
             path = key.split(".")
             if path[0] == "services" and len(path) == 3:
                 target, name = _find(new, path[1]), path[2]

@@ -123,23 +123,30 @@ def interview(
         taken.add(name)
         services.append({"name": name, "kind": kind})
 
-    used_ports: set[int] = set()
+    # A kept service keeps its `publish` (not asked here); its own host port is then taken, and
+    # its `port`, asked below, is only the port inside its container.
+    for svc in services:
+        before = prev.get(svc["name"], {})
+        if before.get("kind") == svc["kind"] and "publish" in before:
+            svc["publish"] = before["publish"]
+    used_ports = {s["publish"] for s in services if s.get("publish") not in (None, False)}
     for svc in services:
         kind = tset.kind(svc["kind"])
         if not kind.published:
             continue
         default = prev.get(svc["name"], {}).get("port") or kind.port
-        while default in used_ports:
+        while default in used_ports and "publish" not in svc:
             default += 1
         port = _ask(
             questionary.text(
                 f"  port for {svc['name']} ({svc['kind']}):",
                 default=str(default),
-                validate=_free_port_validator(used_ports),
+                validate=_port_validator if "publish" in svc else _free_port_validator(used_ports),
             )
         )
         svc["port"] = int(port)
-        used_ports.add(int(port))
+        if "publish" not in svc:
+            used_ports.add(int(port))
 
     if not services:
         raise Aborted("no services chosen; nothing was written")

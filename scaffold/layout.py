@@ -1,8 +1,13 @@
 """The declarative layout (dockergen.yml): parsing, validation and normalisation.
 
 Every way of describing a project (a file, flags, the interview, --defaults) ends here, so there
-is one place that decides what a valid project is. A normalised layout has every port filled in
-and no collisions; it is what gets written back to dockergen.yml.
+is one place that decides what a valid project is. A normalised layout has every port and host
+port filled in and no collisions; it is what gets written back to dockergen.yml.
+
+`port` is what a service listens on inside its container (it goes into Dockerfiles and proxy
+configs); `publish` is the host port on 127.0.0.1, or false. An absent `publish` means "on the
+same number as `port`" (what `port` alone always meant), so a layout written before `publish`
+existed renders exactly as it did.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -23,6 +28,8 @@ SCHEMA_FILE = "dockergen.schema.json"
 RESERVED_NAMES = frozenset({"secrets"})
 _NAME_RE = re.compile(NAME_PATTERN)
 _NAME_RULE = "use lowercase letters, digits and '-', start with a letter, at most 63 characters"
+PORT_RULE = "a port is a whole number from 1 to 65535"
+PUBLISH_RULE = "a port is 1 to 65535, or false"
 
 
 def check_name(value: str, what: str) -> str:
@@ -75,6 +82,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
 class Service(_Model):
     name: str = Field(description="compose service name and directory name", pattern=NAME_PATTERN)
     kind: str = Field(description="a stack of the template set, see `dockergen kinds`")
@@ -82,7 +93,20 @@ class Service(_Model):
         default=None,
         ge=1,
         le=65535,
-        description="port the service listens on (published on 127.0.0.1); default from the kind",
+        description="port the service listens on inside its container (goes into its Dockerfile "
+        "and proxy configs; rarely changed); default from the kind",
+    )
+    publish: int | Literal[False] | None = Field(
+        default=None,
+        description="host port on 127.0.0.1 the service is published on, or false for not "
+        "published; default: the same number as `port` (databases are never published)",
+        json_schema_extra={  # for editors; _publish says the same in words
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 65535},
+                {"const": False},
+                {"type": "null"},
+            ]
+        },
     )
 
     @field_validator("name", mode="before")
@@ -93,8 +117,15 @@ class Service(_Model):
     @field_validator("port", mode="before")
     @classmethod
     def _port(cls, value: Any) -> Any:
-        if isinstance(value, bool) or (value is not None and not isinstance(value, int)):
-            raise ValueError(f"port must be a whole number from 1 to 65535, not {value!r}")
+        if value is not None and not _is_port(value):
+            raise ValueError(f"{PORT_RULE}, not {value!r}")
+        return value
+
+    @field_validator("publish", mode="before")
+    @classmethod
+    def _publish(cls, value: Any) -> Any:
+        if value is not None and value is not False and not _is_port(value):
+            raise ValueError(f"{PUBLISH_RULE}, not {value!r}")
         return value
 
 
@@ -146,7 +177,13 @@ class Layout(_Model):
         return [s for s in self.services if tset.kind(s.kind).category == category]
 
     def to_yaml(self) -> str:
+        """dockergen.yml as `new` writes it. A normalised service has no `publish` when it says
+        nothing `port` doesn't (the same number, or a kind that is never published), so projects
+        from before `publish` existed keep a byte-identical dockergen.yml."""
         data = self.model_dump(exclude_defaults=False)
+        for entry in data["services"]:
+            if entry["publish"] is None:
+                entry.pop("publish")
         if self.options == Options():
             data.pop("options")
         if self.template_ref is None:
@@ -167,6 +204,20 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+def schema_text() -> str:
+    """The shipped schema file's text: the model's schema, as `write_schema` writes it."""
+    import json
+
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+def write_schema() -> Path:
+    """Regenerate scaffold/schema/dockergen.schema.json (tests fail while it is stale)."""
+    path = Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
+    path.write_text(schema_text(), encoding="utf-8")
+    return path
+
+
 def with_digests(layout: Layout, pins: Mapping[str, str]) -> Layout:
     """The layout with `pins` recorded over its own `digests` (`new --digests FILE`)."""
     try:
@@ -176,7 +227,19 @@ def with_digests(layout: Layout, pins: Mapping[str, str]) -> Layout:
     return layout.model_copy(update={"digests": digests})
 
 
-def _message(exc: ValidationError) -> str:
+def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """A field's place as `--set` spells it: services.api.port, not services.0.port (the index
+    stays when the entry has no valid name to show)."""
+    parts = [str(p) for p in loc]
+    if len(loc) > 2 and loc[0] == "services" and isinstance(loc[1], int):
+        entry = data["services"][loc[1]]
+        name = entry.get("name")
+        if isinstance(name, str) and _NAME_RE.fullmatch(name):
+            parts[1] = name
+    return ".".join(parts)
+
+
+def _message(exc: ValidationError, data: dict[str, Any]) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
@@ -190,7 +253,7 @@ def _message(exc: ValidationError) -> str:
         msg = "must be a list of entries with 'name' and 'kind'"
     elif err["type"] in ("model_type", "dict_type"):
         msg = "must be a mapping"
-    return f"{loc}: {msg}" if loc else msg
+    return f"{_where(err['loc'], data)}: {msg}" if loc else msg
 
 
 def parse(data: object, *, source: str = LAYOUT_FILE) -> Layout:
@@ -206,7 +269,7 @@ def parse(data: object, *, source: str = LAYOUT_FILE) -> Layout:
     try:
         return Layout.model_validate(data)
     except ValidationError as exc:
-        raise LayoutError(f"{source}: {_message(exc)}") from None
+        raise LayoutError(f"{source}: {_message(exc, data)}") from None
 
 
 def load(path: Path) -> Layout:
@@ -227,10 +290,25 @@ def load(path: Path) -> Layout:
     return parse(data, source=str(path))
 
 
+def host_port(svc: Service, kind_published: bool) -> int | None:
+    """A service's host port on 127.0.0.1: its `publish`, else its `port`; None when it isn't
+    published. Before normalising, None also means the layout leaves the host port to dockergen.
+    """
+    if not kind_published or svc.publish is False:
+        return None
+    return svc.port if svc.publish is None else svc.publish
+
+
 def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) -> Layout:
     """Check the layout against the set's catalog; fill defaults and resolve port collisions.
 
-    Explicit ports that collide are an error; a defaulted port moves up to the next free one.
+    The result has every `port` filled in; its `publish` is None where the host port is `port`
+    (or the kind is never published), else the host port or False (see `host_port`).
+
+    Only host ports can collide (every container has its own network). Host ports given in so
+    many words (`publish`, or `port` without `publish`) that collide are an error; a defaulted
+    port that is also the host port moves up to the next free one, as it always has. A service
+    with its own `publish` (or `publish: false`) keeps its kind's port inside.
     """
     names: set[str] = set()
     for svc in layout.services:
@@ -250,28 +328,34 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
                 f"service {svc.name!r}: a {kind.category} keeps its engine's port {kind.port} "
                 "and is never published; remove 'port'"
             )
+        if svc.publish not in (None, False) and not kind.published:
+            what = f"a {kind.category}" if kind.category == "database" else f"kind {svc.kind!r}"
+            raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
 
     taken: dict[int, str] = {}
     for svc in layout.services:
-        if svc.port is not None and tset.kinds[svc.kind].published:
-            if svc.port in taken:
+        host = host_port(svc, tset.kinds[svc.kind].published)
+        if host is not None:
+            if host in taken:
                 raise LayoutError(
-                    f"port {svc.port} is used by both {taken[svc.port]!r} and {svc.name!r}: "
+                    f"port {host} is used by both {taken[host]!r} and {svc.name!r}: "
                     "give one of them another port"
                 )
-            taken[svc.port] = svc.name
+            taken[host] = svc.name
 
     services: list[Service] = []
     for svc in layout.services:
         kind = tset.kinds[svc.kind]
-        port = svc.port
+        port, publish = svc.port, svc.publish
         if port is None:
             port = kind.port
-            if kind.published:
+            if kind.published and publish is None:  # the port is the host port: keep it free
                 while port in taken:
                     port += 1
                 taken[port] = svc.name
-        services.append(svc.model_copy(update={"port": port}))
+        if not kind.published or publish == port:
+            publish = None  # the normal form leaves out what `port` and the kind already say
+        services.append(svc.model_copy(update={"port": port, "publish": publish}))
     final_project = layout.project or project
     if final_project is None:
         raise LayoutError("the layout has no project name and none could be derived")
@@ -310,3 +394,7 @@ def from_choices(
         used.add(name)
         entries.append({"name": name, "kind": kind_name})
     return {"services": entries}
+
+
+if __name__ == "__main__":  # python -m scaffold.layout: regenerate the dockergen.yml schema
+    print(write_schema())

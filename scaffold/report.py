@@ -25,12 +25,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def new_report(result: NewResult) -> str:
+def new_report(result: NewResult, *, origin: str | None = None) -> str:
+    """`origin` says where the project name came from, when that isn't plain (`new --layout`)."""
     layout = result.layout
     files = _count(len(result.files), "file")
-    lines = [f"Created {layout.project} in {_shown(result.target)} ({files}):"]
+    why = f"{origin}; " if origin else ""
+    lines = [f"Created {layout.project} in {_shown(result.target)} ({why}{files}):"]
     for svc in result.context["services"]:
-        where = f"127.0.0.1:{svc['port']}" if svc["published"] else "internal network only"
+        where = f"127.0.0.1:{svc['publish']}" if svc["published"] else "internal network only"
         built = "Dockerfile, .dockerignore, starter app" if svc["build"] else svc["image"]
         lines.append(f"  {svc['name']:<16} {svc['kind']:<9} {where:<22} {built}")
     if result.secrets:

@@ -8,6 +8,7 @@ directory left beside it).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def test_help_of_every_command(command: str):
     assert "Traceback" not in result.output
 
 
+def test_help_says_what_names_and_ports_mean():
+    """The help is the contract the behaviour is tested against (new NAME, --set publish)."""
+    new = " ".join(invoke("new", "--help").stdout.split())
+    assert "[name]" in new.lower()  # optional: --layout's project: names it
+    assert "its name is the project name (over a layout's 'project:')" in new
+    update = " ".join(invoke("update", "--help").stdout.split())
+    assert "services.NAME.publish=8001 (the host port on 127.0.0.1, or false" in update
+    assert "services.NAME.port=8001 (the port inside the container" in update
+
+
 def test_kinds_lists_every_kind():
     result = invoke("kinds")
     assert result.exit_code == 0
@@ -131,11 +142,53 @@ def test_new_from_layout_file(cwd: Path):
     assert [s["port"] for s in data["services"]] == [5432, 6379]
 
 
-def test_new_layout_file_project_name_wins(cwd: Path):
+def test_new_name_wins_over_the_layouts_project(cwd: Path):
+    """NAME names the project, as its help says: two folders made from one layout file must
+    not share compose containers. The report says which name was used and why."""
+    (cwd / "l.yml").write_text("project: other\nservices: [{name: db, kind: postgres}]\n")
+    for name in ("x", "y"):
+        result = invoke("new", name, "--layout", "l.yml")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(
+            f"Created {name} in {name} (project name from the command line; "
+            "the layout said 'other'; "
+        )
+        assert layout_of(cwd / name)["project"] == name
+        assert yaml.safe_load((cwd / name / "docker-compose.yml").read_text())["name"] == name
+    assert not (cwd / "other").exists()
+
+
+def test_new_without_name_takes_the_layouts_project(cwd: Path):
     (cwd / "l.yml").write_text("project: named\nservices: [{name: db, kind: postgres}]\n")
-    assert invoke("new", "dir", "-l", "l.yml").exit_code == 0
-    assert layout_of(cwd / "dir")["project"] == "named"
-    assert yaml.safe_load((cwd / "dir" / "docker-compose.yml").read_text())["name"] == "named"
+    result = invoke("new", "--layout", "l.yml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "Created named in named (project name from the layout's 'project:'; "
+    )
+    assert layout_of(cwd / "named")["project"] == "named"
+    assert yaml.safe_load((cwd / "named" / "docker-compose.yml").read_text())["name"] == "named"
+
+
+def test_new_name_equal_to_the_layouts_project_needs_no_note(cwd: Path):
+    (cwd / "l.yml").write_text("project: same\nservices: [{name: db, kind: postgres}]\n")
+    result = invoke("new", "same", "--layout", "l.yml")
+    assert result.exit_code == 0, result.output
+    assert re.match(r"Created same in same \(\d+ files\):\n", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["new", "--defaults"], "give the project's directory (dockergen new NAME)"),
+        (["new", "--layout", "l.yml"], "l.yml has no 'project:' to name the project"),
+    ],
+    ids=["no-layout", "layout-without-project"],
+)
+def test_new_without_name_needs_a_layout_project(cwd: Path, args: list[str], message: str):
+    (cwd / "l.yml").write_text("services: [{name: db, kind: postgres}]\n")
+    line = assert_one_line_error(invoke(*args))
+    assert message in line
+    assert sorted(os.listdir(cwd)) == ["l.yml"]
 
 
 def test_new_per_category_flags(cwd: Path):

@@ -247,3 +247,35 @@ def test_port_prompt_survives_non_ascii_digits(text: str):
     """str.isdigit() accepts '²', which int() rejects: the validator must answer, not crash."""
     result = _port_validator(text)
     assert result is True or isinstance(result, str)
+
+
+def test_ask_again_keeps_a_services_publish(monkeypatch: pytest.MonkeyPatch):
+    """`update --ask` rebuilds the service list: a kept service keeps its `publish`, and its
+    port question is then about the port inside, free to equal another's host port."""
+    skip_unless_kinds({"services": [{"kind": "react"}, {"kind": "fastapi"}]})
+    previous = {
+        "project": "myapp",
+        "services": [
+            {"name": "frontend", "kind": "react", "port": 8080},
+            {"name": "api", "kind": "fastapi", "port": 8000, "publish": 18000},
+        ],
+    }
+    scripted(
+        monkeypatch,
+        {
+            "Frontend?": ["react"],
+            "frontend service name": [None],
+            "Add a backend?": ["fastapi"],
+            "backend service name": [None],
+            "Add another backend?": ["done"],
+            "Databases?": [[]],
+            "port for frontend": [None],
+            "port for api": ["8080"],
+            "Create": [True],
+        },
+    )
+    tset = default_set()
+    data = interview(tset, "myapp", previous=previous)
+    assert data["services"][1] == {"name": "api", "kind": "fastapi", "port": 8080, "publish": 18000}
+    layout = layouts.normalise(layouts.parse(data), tset, project="myapp")
+    assert [(s.port, s.publish) for s in layout.services] == [(8080, None), (8080, 18000)]

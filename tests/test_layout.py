@@ -6,10 +6,14 @@ on which kinds the default set has; catalog messages are checked against the rea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from projects import default_set, staging_leftovers, tree
 
 from scaffold import layout as layouts
@@ -144,13 +148,13 @@ def test_unknown_kind_in_default_set_lists_its_kinds():
 @pytest.mark.parametrize("port", [0, -1, 65536, 10**6])
 def test_port_out_of_range(port: int):
     line = parse_error({"services": [svc("api", "py", port)]})
-    assert line.startswith("dockergen.yml: services.0.port:")
+    assert line.startswith("dockergen.yml: services.api.port:")
 
 
 @pytest.mark.parametrize("port", ["8000", "http", 80.5, True, False, [80], {"p": 1}])
 def test_port_must_be_a_whole_number(port: object):
     line = parse_error({"services": [{"name": "api", "kind": "py", "port": port}]})
-    assert line.startswith("dockergen.yml: services.0.port:")
+    assert line.startswith("dockergen.yml: services.api.port:")
 
 
 @pytest.mark.parametrize("port", [1, 80, 65535])
@@ -196,6 +200,180 @@ def test_database_with_its_own_port_is_accepted():
     assert ports(normalise(svc("db", "sql", 5432)))["db"] == 5432
 
 
+# ---------------------------------------------------------------------------------- publish
+
+
+def hosts(layout: layouts.Layout) -> dict[str, int | None]:
+    """Each service's host port (None: not published)."""
+    kinds = fake_set().kinds
+    return {s.name: layouts.host_port(s, kinds[s.kind].published) for s in layout.services}
+
+
+@pytest.mark.parametrize("value", [0, -1, 65536, True, "8000", "no", 80.5, [80], {"p": 1}])
+def test_publish_must_be_a_port_or_false(value: object):
+    line = parse_error({"services": [{"name": "api", "kind": "py", "publish": value}]})
+    assert line.startswith("dockergen.yml: services.api.publish: a port is 1 to 65535, or false")
+    assert "Input should" not in line and "\n" not in line
+
+
+@pytest.mark.parametrize("value", [0, 65536])
+def test_port_messages_are_dockergens_own(value: int):
+    line = parse_error({"services": [{"name": "api", "kind": "py", "port": value}]})
+    assert line == (
+        f"dockergen.yml: services.api.port: a port is a whole number from 1 to 65535, not {value}"
+    )
+
+
+def test_publish_defaults_to_the_port():
+    """No `publish`: published on the same number as `port`, what `port` alone always meant."""
+    layout = normalise(svc("w", "web"), svc("a", "py", 9000), svc("d", "sql"))
+    assert hosts(layout) == {"w": 8080, "a": 9000, "d": None}
+    assert [s.publish for s in layout.services] == [None, None, None]  # normal form: implicit
+    assert ports(layout) == {"w": 8080, "a": 9000, "d": 5432}
+
+
+def test_publish_keeps_the_port_inside():
+    layout = normalise({**svc("a", "py"), "publish": 9000}, {**svc("b", "js", 3000), "publish": 1})
+    assert ports(layout) == {"a": 8000, "b": 3000}
+    assert hosts(layout) == {"a": 9000, "b": 1}
+
+
+def test_publish_false_is_not_published_and_takes_no_host_port():
+    """Two unpublished services may listen on the same port inside: only host ports collide."""
+    layout = normalise({**svc("a", "py"), "publish": False}, svc("b", "py"), svc("c", "js"))
+    assert ports(layout) == {"a": 8000, "b": 8000, "c": 8001}
+    assert hosts(layout) == {"a": None, "b": 8000, "c": 8001}
+    assert layout.services[0].publish is False
+
+
+def test_own_publish_leaves_the_kinds_port_unmoved():
+    """Only a port that is also the host port moves to the next free one."""
+    layout = normalise(svc("a", "py"), {**svc("b", "py"), "publish": 9000})
+    assert ports(layout) == {"a": 8000, "b": 8000}
+
+
+def test_defaulted_port_avoids_an_explicit_publish():
+    layout = normalise(svc("a", "py"), {**svc("b", "js", 3000), "publish": 8000})
+    assert ports(layout) == {"a": 8001, "b": 3000}
+    assert hosts(layout) == {"a": 8001, "b": 8000}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [{**svc("a", "py"), "publish": 9000}, {**svc("b", "web"), "publish": 9000}],
+        [{**svc("a", "py"), "publish": 9000}, svc("b", "web", 9000)],
+        [svc("a", "py", 9000), {**svc("b", "js", 3000), "publish": 9000}],
+    ],
+    ids=["publish-publish", "publish-port", "port-publish"],
+)
+def test_explicit_host_port_collision_is_an_error(entries: list[dict[str, Any]]):
+    with pytest.raises(LayoutError) as info:
+        normalise(*entries)
+    assert info.value.line() == (
+        "port 9000 is used by both 'a' and 'b': give one of them another port"
+    )
+
+
+def test_a_port_behind_publish_may_repeat_a_published_one():
+    layout = normalise(svc("a", "py", 9000), {**svc("b", "js", 9000), "publish": 9001})
+    assert ports(layout) == {"a": 9000, "b": 9000}
+    assert hosts(layout) == {"a": 9000, "b": 9001}
+
+
+def test_database_with_publish_is_an_error():
+    with pytest.raises(LayoutError) as info:
+        normalise({**svc("d", "sql"), "publish": 5432})
+    assert info.value.line() == "service 'd': a database is never published; remove 'publish'"
+
+
+def test_database_with_publish_false_is_accepted():
+    layout = normalise({**svc("d", "sql"), "publish": False})
+    assert hosts(layout) == {"d": None}
+    assert "publish" not in layout.to_yaml()
+
+
+def test_unpublished_kind_with_publish_is_an_error():
+    """A set's kind with `publish: false` in kind.yml is never published either."""
+    tset = fake_set()
+    worker = tset.kinds["py"].model_copy(update={"name": "worker", "publish": False})
+    tset.kinds["worker"] = worker
+    data = {"services": [{"name": "w", "kind": "worker", "publish": 9000}]}
+    with pytest.raises(LayoutError) as info:
+        layouts.normalise(layouts.parse(data), tset, project="p")
+    assert info.value.line() == "service 'w': kind 'worker' is never published; remove 'publish'"
+
+
+def test_to_yaml_writes_publish_only_when_it_says_something():
+    """A normalised layout leaves `publish` out when it equals `port` (or the kind is never
+    published), so a dockergen.yml written before `publish` existed is written the same."""
+    layout = normalise(
+        svc("w", "web"),
+        {**svc("a", "py"), "publish": 9000},
+        {**svc("b", "js", 3000), "publish": False},
+        {**svc("c", "js", 3001), "publish": 3001},
+        svc("d", "sql"),
+    )
+    entries = yaml.safe_load(layout.to_yaml())["services"]
+    assert entries == [
+        {"name": "w", "kind": "web", "port": 8080},
+        {"name": "a", "kind": "py", "port": 8000, "publish": 9000},
+        {"name": "b", "kind": "js", "port": 3000, "publish": False},
+        {"name": "c", "kind": "js", "port": 3001},
+        {"name": "d", "kind": "sql", "port": 5432},
+    ]
+    again = layouts.normalise(layouts.parse(yaml.safe_load(layout.to_yaml())), fake_set())
+    assert again == layout
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    entries=st.lists(
+        st.tuples(
+            st.sampled_from(["web", "py", "js", "sql"]),
+            st.one_of(st.none(), st.integers(8000, 8004)),  # port: a few numbers, to collide
+            st.one_of(st.none(), st.just(False), st.integers(8000, 8004)),  # publish
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_ports_collide_with_one_clear_error_or_give_unique_host_ports(
+    entries: list[tuple[str, int | None, int | bool | None]],
+):
+    """Whatever mix of port and publish: one line naming both services and the port, or
+    unique host ports on every published service, and a normal form that is a fixed point."""
+    data = []
+    for i, (kind, port, publish) in enumerate(entries):
+        entry: dict[str, Any] = {"name": f"s{i}", "kind": kind}
+        if port is not None:
+            entry["port"] = port
+        if publish is not None:
+            entry["publish"] = publish
+        data.append(entry)
+    try:
+        layout = normalise(*data)
+    except LayoutError as exc:
+        line = exc.line()
+        assert "\n" not in line
+        assert re.fullmatch(
+            r"port \d+ is used by both 's\d+' and 's\d+': give one of them another port"
+            r"|service 's\d+': a (database keeps its engine's port 5432 and is never published; "
+            r"remove 'port'|database is never published; remove 'publish')",
+            line,
+        ), line
+        return
+    published = [h for h in hosts(layout).values() if h is not None]
+    assert len(published) == len(set(published))
+    for entry, svc_ in zip(data, layout.services, strict=True):
+        if "publish" in entry and entry["publish"] is not False and svc_.kind != "sql":
+            assert hosts(layout)[svc_.name] == entry["publish"]
+        if "port" in entry:
+            assert svc_.port == entry["port"]
+    again = layouts.normalise(layouts.parse(yaml.safe_load(layout.to_yaml())), fake_set())
+    assert again == layout
+
+
 def test_normalise_is_idempotent():
     once = normalise(svc("a", "py"), svc("b", "js"), svc("w", "web"), svc("d", "sql"))
     twice = layouts.normalise(once, fake_set(), project="other")
@@ -223,12 +401,15 @@ def test_to_yaml_round_trips(tmp_path: Path):
         ({"services": {"api": {"kind": "py"}}}, "dockergen.yml: services: must be a list"),
         ({"services": ["api"]}, "dockergen.yml: services.0: must be a mapping"),
         ({"services": [svc("a", "py"), 3]}, "dockergen.yml: services.1: must be a mapping"),
-        ({"services": [{"name": "api"}]}, "dockergen.yml: services.0.kind: this field is required"),
+        (
+            {"services": [{"name": "api"}]},
+            "dockergen.yml: services.api.kind: this field is required",
+        ),
         ({"services": [{"kind": "py"}]}, "dockergen.yml: services.0.name: this field is required"),
         ({"services": [svc("a", "py")], "colour": 1}, "dockergen.yml: colour: unknown field"),
         (
             {"services": [{**svc("a", "py"), "image": "x"}]},
-            "dockergen.yml: services.0.image: unknown field",
+            "dockergen.yml: services.a.image: unknown field",
         ),
         (
             {"services": [svc("a", "py")], "options": {"bogus": 1}},
@@ -364,12 +545,30 @@ def test_from_choices_rejects_kind_of_wrong_category():
 
 
 def test_json_schema_matches_shipped_file():
-    """The editor schema shipped in scaffold/schema is the model's schema (no drift)."""
+    """The editor schema shipped in scaffold/schema is the model's schema, byte for byte (no
+    drift); `python -m scaffold.layout` regenerates it."""
     import json
 
     from scaffold.render import schema_path
 
     assert json.loads(schema_path().read_text()) == layouts.json_schema()
+    assert schema_path().read_text() == layouts.schema_text(), "run: python -m scaffold.layout"
+
+
+def test_json_schema_describes_publish():
+    """Editors offer `publish` next to `port`: a host port or false, with what it means."""
+    import jsonschema
+
+    schema = layouts.json_schema()
+    publish = schema["$defs"]["Service"]["properties"]["publish"]
+    assert "host port" in publish["description"] and "false" in publish["description"]
+    validator = jsonschema.Draft7Validator(schema)
+    for value in (8001, False, None):
+        data = {"services": [{"name": "api", "kind": "py", "publish": value}]}
+        assert not list(validator.iter_errors(data)), value
+    for value in (0, 65536, True, "8001"):
+        data = {"services": [{"name": "api", "kind": "py", "publish": value}]}
+        assert list(validator.iter_errors(data)), value
 
 
 # ---------------------------------------------------------------------------------- digests

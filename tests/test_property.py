@@ -14,6 +14,7 @@ from typing import Any
 
 import oracles
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from projects import assert_no_findings, default_set, generate, tree
@@ -44,10 +45,17 @@ def valid_layouts(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             if spec.published:
                 port = draw(st.integers(1, 65535).filter(lambda p: p not in taken))
-                taken.add(port)
                 entry["port"] = port
             else:
                 entry["port"] = spec.port  # a database may restate its own port
+        publish = draw(st.sampled_from(["default", "port", "false"])) if spec.published else None
+        if publish == "port":
+            entry["publish"] = draw(st.integers(1, 65535).filter(lambda p: p not in taken))
+            taken.add(entry["publish"])
+        elif publish == "false":
+            entry["publish"] = False
+        elif "port" in entry and spec.published:
+            taken.add(entry["port"])
         services.append(entry)
     data: dict[str, Any] = {"services": services}
     if draw(st.booleans()):
@@ -71,8 +79,13 @@ def test_any_valid_layout_passes_every_oracle(data: dict[str, Any]):
         project = Path(tmp) / "prop"
         result = generate(project, data)
         assert [s.name for s in result.layout.services] == [s["name"] for s in data["services"]]
-        published = [s.port for s in result.layout.services if KINDS[s.kind].published]
+        hosts = [layouts.host_port(s, KINDS[s.kind].published) for s in result.layout.services]
+        published = [h for h in hosts if h is not None]
         assert len(published) == len(set(published)), "published ports collide"
+        compose = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+        for svc, host in zip(result.layout.services, hosts, strict=True):
+            expected = [f"127.0.0.1:{host}:{svc.port}"] if host is not None else []
+            assert compose[svc.name].get("ports", []) == expected
         assert_no_findings(oracles.run_all(project))
 
 

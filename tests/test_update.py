@@ -22,7 +22,15 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from projects import base_layout, create, files_of, make_sets, use_set, without_secrets
+from projects import (
+    base_layout,
+    create,
+    files_of,
+    make_sets,
+    skip_unless_kinds,
+    use_set,
+    without_secrets,
+)
 from typer.testing import CliRunner, Result
 
 from scaffold.cli import app
@@ -192,10 +200,154 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     before = files_of(project, internal=True)
     result = invoke("update", str(project), "--set", "services.api.port=http")
     assert result.exit_code == 2
-    assert "port must be a whole number" in result.stderr
+    assert "services.api.port: a port is a whole number from 1 to 65535" in result.stderr
     result = invoke("update", str(project), "--set", "services.api.port=8100")
     assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
     assert files_of(project, internal=True) == before
+
+
+# ------------------------------------------------------------------ publish (the host port)
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def bundled_project(tmp_path: Path, frontend: str) -> Path:
+    """A project of the bundled set: a frontend, two backends, a database."""
+    data = {
+        "services": [
+            {"name": "site", "kind": frontend},
+            {"name": "api", "kind": "fastapi"},
+            {"name": "orders", "kind": "go"},
+            {"name": "db", "kind": "postgres"},
+        ]
+    }
+    skip_unless_kinds(data)
+    return create(tmp_path / "shop", data)
+
+
+def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+    return {rel for rel in set(before) | set(after) if before.get(rel) != after.get(rel)}
+
+
+def compose_ports(project: Path) -> dict[str, list[str]]:
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    return {name: svc.get("ports", []) for name, svc in compose["services"].items()}
+
+
+@pytest.mark.parametrize("service", ["site", "api"])
+def test_set_publish_rewrites_only_compose_and_its_readme(tmp_path: Path, service: str) -> None:
+    """The host port is compose's business: no Dockerfile, nginx.conf or app file changes."""
+    project = bundled_project(tmp_path, "static")
+    before = files_of(project)
+    inside = {
+        name: ports[0].rsplit(":", 1)[1] for name, ports in compose_ports(project).items() if ports
+    }
+    result = invoke("update", str(project), "--set", f"services.{service}.publish=18001")
+    assert result.exit_code == 0, result.output
+    assert changed_files(before, files_of(project)) == {
+        "docker-compose.yml",
+        "README.md",
+        "dockergen.yml",
+    }
+    assert compose_ports(project)[service] == [f"127.0.0.1:18001:{inside[service]}"]
+    assert f"| `{service}` |" in (project / "README.md").read_text()
+    assert "http://127.0.0.1:18001 |" in (project / "README.md").read_text()
+    entry = next(
+        s
+        for s in yaml.safe_load((project / "dockergen.yml").read_text())["services"]
+        if s["name"] == service
+    )
+    assert entry["publish"] == 18001 and entry["port"] == int(inside[service])
+    # false: not published at all; empty: back to the default (the same number as port)
+    assert (
+        invoke("update", str(project), "--set", f"services.{service}.publish=false").exit_code == 0
+    )
+    assert compose_ports(project)[service] == []
+    assert changed_files(before, files_of(project)) == {
+        "docker-compose.yml",
+        "README.md",
+        "dockergen.yml",
+    }
+    assert invoke("update", str(project), "--set", f"services.{service}.publish=").exit_code == 0
+    assert files_of(project) == before
+
+
+def test_set_publish_of_a_backend_moves_the_vite_dev_proxy_only(tmp_path: Path) -> None:
+    """`npm run dev` runs on the host and reaches backends where compose publishes them, so the
+    react dev-server proxy follows `publish`; the image's nginx.conf and Dockerfiles don't."""
+    project = bundled_project(tmp_path, "react")
+    before = files_of(project)
+    result = invoke("update", str(project), "--set", "services.api.publish=18001")
+    assert result.exit_code == 0, result.output
+    assert changed_files(before, files_of(project)) == {
+        "docker-compose.yml",
+        "README.md",
+        "dockergen.yml",
+        "site/vite.config.js",
+    }
+    vite = (project / "site" / "vite.config.js").read_text()
+    assert "target: 'http://127.0.0.1:18001'" in vite
+    nginx = (project / "site" / "nginx.conf").read_text()
+    assert "http://api:8000" in nginx and "18001" not in nginx
+    assert compose_ports(project)["api"] == ["127.0.0.1:18001:8000"]
+    # not published: the dev proxy has no host port to reach it on, and leaves it out
+    assert invoke("update", str(project), "--set", "services.api.publish=false").exit_code == 0
+    vite = (project / "site" / "vite.config.js").read_text()
+    assert "'/api/api/'" not in vite and "'/api/orders/'" in vite
+    assert "'/api/': {" not in vite  # nginx's /api/ goes to the first backend: unreachable here
+
+
+def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
+    """`port` keeps its meaning: the Dockerfile, the proxies and the published port follow it."""
+    project = bundled_project(tmp_path, "react")
+    result = invoke("update", str(project), "--set", "services.api.port=8001")
+    assert result.exit_code == 0, result.output
+    assert "EXPOSE 8001" in (project / "api" / "Dockerfile").read_text()
+    assert "http://api:8001" in (project / "site" / "nginx.conf").read_text()
+    assert compose_ports(project)["api"] == ["127.0.0.1:8001:8001"]
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("services.api.publish=0", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.api.publish=true", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.api.publish=web", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.db.publish=5432", "service 'db': a database is never published"),
+        ("services.api.publish=8080", "port 8080 is used by both 'site' and 'api'"),
+    ],
+)
+def test_set_publish_errors_are_one_line(tmp_path: Path, assignment: str, message: str) -> None:
+    project = bundled_project(tmp_path, "static")
+    before = files_of(project, internal=True)
+    line = invoke("update", str(project), "--set", assignment)
+    assert line.exit_code == 2, line.output
+    assert len(line.stderr.splitlines()) == 1 and message in line.stderr, line.stderr
+    assert "Input should" not in line.stderr
+    assert files_of(project, internal=True) == before
+
+
+@pytest.mark.parametrize("scenario", sorted(p.parent.name for p in GOLDEN.glob("*/layout.yml")))
+def test_a_dockergen_yml_from_before_publish_means_what_it_meant(
+    tmp_path: Path, scenario: str
+) -> None:
+    """A golden's dockergen.yml was written by `new` before `publish` existed (it has none).
+    Generated again, it is written back byte for byte, every published service is published
+    on its `port`, and `update` and `diff` find nothing to do."""
+    text = (GOLDEN / scenario / "expected" / "dockergen.yml").read_text()
+    data = yaml.safe_load(text)
+    assert all("publish" not in s for s in data["services"])
+    skip_unless_kinds(data)
+    project = create(tmp_path / scenario, data)
+    assert (project / "dockergen.yml").read_text() == text
+    ports = compose_ports(project)
+    for entry in data["services"]:
+        if ports[entry["name"]]:
+            assert ports[entry["name"]] == [f"127.0.0.1:{entry['port']}:{entry['port']}"]
+    before = files_of(project, internal=True)
+    assert not update_project(project).changed
+    assert files_of(project, internal=True) == before
+    assert invoke("diff", str(project), "--exit-code").exit_code == 0
 
 
 def test_switching_to_another_set_folder_records_it_relative_to_the_project(
