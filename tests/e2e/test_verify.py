@@ -193,13 +193,17 @@ def test_a_backend_that_exits_fails_verify_with_its_last_log_lines(lab, user_sta
     assert "api" in proc.stderr, proc.stderr  # the one-line reason names the broken service
     # under the table: the api's own last lines (the latest ones, at most 20), nobody else's
     after_table = proc.stdout[proc.stdout.index("--- api") :]
-    header, *lines = after_table.splitlines()
+    header, *rest = after_table.splitlines()
     assert re.fullmatch(r"--- api \(\w+\): last \d+ log lines", header), header
-    logged = [line for line in lines if line.startswith("dge2e starter line")]
-    assert logged and logged[-1] == "dge2e starter line 29", after_table
-    assert (
-        len(lines[: lines.index(next(ln for ln in lines if ln.startswith("verify stack")))]) <= 20
-    )
+    block = [
+        ln
+        for ln in rest[
+            : next(i for i, ln in enumerate(rest) if ln.startswith(("--- ", "verify stack")))
+        ]
+    ]
+    assert 0 < len(block) <= 20, after_table
+    assert block[-1] == "dge2e starter line 29", after_table
+    assert all(ln.startswith("dge2e starter line") for ln in block), after_table
     assert "--- postgres" not in proc.stdout
     assert_untouched(lab, user_stack)
 
