@@ -79,6 +79,18 @@ class Engine:
             raise EngineError(f"docker {' '.join(listing[:2])} failed: {last_line(proc)}")
         return sorted(set(proc.stdout.split()))
 
+    def remove_images(self, label: str, *, shield: bool = False) -> None:
+        """Remove the images with this label by their tags (an ID another tag shares stays)."""
+        listing = [self.docker, "images", "--filter", f"label={label}"]
+        proc = _run([*listing, "--format", "{{.Repository}}:{{.Tag}}"], timeout=60, shield=shield)
+        tags = sorted({t for t in proc.stdout.split() if "<none>" not in t})
+        untagged = _run(
+            [*listing, "--filter", "dangling=true", "--quiet"], timeout=60, shield=shield
+        )
+        refs = tags + sorted(set(untagged.stdout.split()))
+        if refs:
+            _run([self.docker, "image", "rm", *refs], timeout=300, shield=shield)
+
     def inspect(self, *ids: str, kind: str = "container") -> list[dict[str, Any]]:
         if not ids:
             return []

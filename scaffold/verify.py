@@ -221,6 +221,10 @@ def teardown(engine: Engine, stack: Stack) -> str:
         before = {kind: engine.labelled(kind, label, shield=True) for kind in RESOURCES}
         down = ["down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "10"]
         proc = stack.compose(engine, *down, timeout=300, shield=True)
+        # `down` removes nothing, images included, when no container was created (a build
+        # interrupted or failed part-way): verify's images go by their label then.
+        if engine.labelled("image", label, shield=True):
+            engine.remove_images(label, shield=True)
         after = {kind: engine.labelled(kind, label, shield=True) for kind in RESOURCES}
     removed = [
         _plural(len(set(before[k]) - set(after[k])), k) for k in RESOURCES if before[k] != after[k]

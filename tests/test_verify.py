@@ -165,6 +165,8 @@ class FakeEngine(Engine):
         object.__setattr__(self, "calls", [])
         object.__setattr__(self, "up_mode", up)
         object.__setattr__(self, "alive", set())
+        object.__setattr__(self, "images", set())
+        object.__setattr__(self, "removed_images", [])
 
     def compose(self, project: Path, *args: str, **kw: Any) -> subprocess.CompletedProcess:
         name, files = kw.get("name"), [str(f) for f in kw.get("files", ())]
@@ -173,6 +175,10 @@ class FakeEngine(Engine):
             if name is None:
                 return done(json.dumps(USER_MODEL))
             return done(json.dumps(merged_model(name)))
+        if args[0] == "build":
+            self.images.update({f"{name}-api"})
+            if self.up_mode == "build-fail":
+                return done(returncode=1, stderr="failed to solve: process did not complete")
         if args[0] == "up":
             self.alive.update({"c-api", "c-db"})
             if self.up_mode == "interrupt":
@@ -184,8 +190,9 @@ class FakeEngine(Engine):
             return done("\n".join(json.dumps(r) for r in rows))
         if args[0] == "logs":
             return done("".join(f"line {i}\n" for i in range(20)))
-        if args[0] == "down":
+        if args[0] == "down" and self.alive:  # Compose removes nothing without a container
             self.alive.clear()
+            self.images.clear()
         return done()
 
     def inspect(self, *ids: str, kind: str = "container") -> list[dict[str, Any]]:
@@ -205,7 +212,11 @@ class FakeEngine(Engine):
         ]
 
     def labelled(self, kind: str, label: str, *, shield: bool = False) -> list[str]:
-        return sorted(self.alive) if kind == "container" else []
+        return sorted({"container": self.alive, "image": self.images}.get(kind, set()))
+
+    def remove_images(self, label: str, *, shield: bool = False) -> None:
+        self.removed_images.append((label, shield))
+        self.images.clear()
 
 
 @pytest.fixture
@@ -231,7 +242,8 @@ def test_every_command_after_reading_the_users_config_runs_under_verifys_own_nam
     down = rest[-1]
     assert down["args"][:5] == ["down", "--volumes", "--remove-orphans", "--rmi", "local"]
     assert down["shield"] is True  # out of reach of a second Ctrl-C
-    assert result.torn_down == f"{result.stack}: removed 2 containers"
+    assert result.torn_down == f"{result.stack}: removed 2 containers, 1 image"
+    assert engine.removed_images == []  # `down --rmi local` took them
     assert not Path(rest[-1]["files"][-1]).exists()  # the override file is gone too
 
 
@@ -254,6 +266,16 @@ def test_an_unhealthy_service_brings_its_last_log_lines(project: Path) -> None:
     assert by_name["db"].logs == ()  # healthy: no logs fetched
 
 
+def test_a_failed_build_removes_the_images_verify_tagged(project: Path) -> None:
+    engine = FakeEngine(up="build-fail")
+    result = verify_project(project, engine=engine)
+    assert (
+        not result.ok and result.error == "build failed: failed to solve: process did not complete"
+    )
+    assert engine.removed_images == [(f"com.docker.compose.project={result.stack}", True)]
+    assert result.torn_down == f"{result.stack}: removed 1 image"
+
+
 def test_keep_leaves_the_stack_and_names_the_command_that_removes_it(project: Path) -> None:
     engine = FakeEngine()
     result = verify_project(project, engine=engine, keep=True)
@@ -268,7 +290,7 @@ def test_ctrl_c_tears_down_what_verify_started_and_says_so(project: Path) -> Non
     assert caught.value.exit_code == 130
     assert engine.calls[-1]["args"][0] == "down"
     assert re.fullmatch(
-        r"interrupted; verify's stack shop-verify-[0-9a-f]{6}: removed 2 containers",
+        r"interrupted; verify's stack shop-verify-[0-9a-f]{6}: removed 2 containers, 1 image",
         caught.value.line(),
     )
 
