@@ -270,7 +270,12 @@ def verify(
                 status.update(msg)
                 console.log(msg)
 
-        result = verify_project(project, keep=keep, wait_timeout=wait_timeout, step=step)
+        def warn(msg: str) -> None:
+            console.print(
+                f"dockergen: warning: {msg}", markup=False, highlight=False, soft_wrap=True
+            )
+
+        result = verify_project(project, keep=keep, wait_timeout=wait_timeout, step=step, warn=warn)
     table = Table("service", "image", "size", "user", "health")
     for svc in result.services:
         style = "green" if svc.healthy else "red"
@@ -279,11 +284,11 @@ def verify(
         )
     Console().print(table)
     for svc in result.services:
-        if not svc.healthy:
+        if not svc.healthy and svc.logs:
             typer.echo(f"--- {svc.service} ({svc.health}): last {len(svc.logs)} log lines")
-            typer.echo("\n".join(svc.logs) if svc.logs else "(no log output)")
-    for warning in result.warnings:
-        typer.echo(f"dockergen: warning: {warning}", err=True)
+            typer.echo("\n".join(svc.logs))
+        elif not svc.healthy:
+            typer.echo(f"--- {svc.service} ({svc.health}): no log output")
     typer.echo(f"verify stack {result.torn_down}")
     if not result.ok:
         bad = [s.service for s in result.services if not s.healthy]

@@ -259,12 +259,15 @@ def verify_project(
     keep: bool = False,
     wait_timeout: int = 300,
     step: Step = lambda _msg: None,
+    warn: Step = lambda _msg: None,
     engine: Engine | None = None,
 ) -> VerifyResult:
     """Build and start a copy of the project's stack under verify's own name, wait for health,
     report, then remove that copy (unless keep). The user's own stack is never touched.
 
-    Ctrl-C tears the copy down and raises Aborted (exit 130) saying what was removed.
+    Ctrl-C tears the copy down and raises Aborted (exit 130) saying what was removed. `warn`
+    hears, before anything is built, of what the copy cannot help sharing (a read-write bind
+    mount); the result lists the same warnings.
     """
     project = project.absolute()
     preflight(project)
@@ -284,11 +287,15 @@ def verify_project(
                 f"Docker Compose {engine.compose_version or '(unknown version)'} did not apply "
                 f"verify's override ({problems[0]}); verify needs Compose 2.24 or later"
             )
-        return _run(engine, stack, keep=keep, wait_timeout=wait_timeout, step=step, user=user)
+        warnings = shared_bind_mounts(user)
+        for warning in warnings:
+            warn(warning)
+        result = _run(engine, stack, keep=keep, wait_timeout=wait_timeout, step=step)
+        return VerifyResult(**{**result.__dict__, "warnings": warnings})
 
 
 def _run(
-    engine: Engine, stack: Stack, *, keep: bool, wait_timeout: int, step: Step, user: dict
+    engine: Engine, stack: Stack, *, keep: bool, wait_timeout: int, step: Step
 ) -> VerifyResult:
     error: str | None = None
     statuses: list[ServiceStatus] = []
@@ -325,5 +332,4 @@ def _run(
         error=error,
         torn_down=torn,
         stack=stack.name,
-        warnings=shared_bind_mounts(user),
     )

@@ -160,8 +160,9 @@ class FakeEngine(Engine):
     """Records every compose call; answers like Compose 2.40 for a healthy two-service stack
     (or one whose `up` fails, or is interrupted by Ctrl-C)."""
 
-    def __init__(self, *, version: str = "2.40.3", up: str = "ok") -> None:
+    def __init__(self, *, version: str = "2.40.3", up: str = "ok", model: Any = None) -> None:
         super().__init__(docker="docker", compose_version=version)
+        object.__setattr__(self, "model", model or USER_MODEL)
         object.__setattr__(self, "calls", [])
         object.__setattr__(self, "up_mode", up)
         object.__setattr__(self, "alive", set())
@@ -173,7 +174,7 @@ class FakeEngine(Engine):
         self.calls.append({**kw, "args": list(args), "name": name, "files": files})
         if args[0] == "config":
             if name is None:
-                return done(json.dumps(USER_MODEL))
+                return done(json.dumps(self.model))
             return done(json.dumps(merged_model(name)))
         if args[0] == "build":
             self.images.update({f"{name}-api"})
@@ -264,6 +265,17 @@ def test_an_unhealthy_service_brings_its_last_log_lines(project: Path) -> None:
     by_name = {s.service: s for s in result.services}
     assert by_name["api"].logs == tuple(f"line {i}" for i in range(20))
     assert by_name["db"].logs == ()  # healthy: no logs fetched
+
+
+def test_a_read_write_bind_mount_is_warned_of_before_anything_is_built(project: Path) -> None:
+    bind = {"type": "bind", "source": "/p/pgdata", "target": "/var/lib/postgresql/data"}
+    engine = FakeEngine(model={"name": "shop", "services": {"db": {"volumes": [bind]}}})
+    heard = []
+    result = verify_project(
+        project, engine=engine, warn=lambda m: heard.append((m, len(engine.calls)))
+    )
+    assert heard == [(result.warnings[0], 2)]  # after the two `config` calls, before `build`
+    assert result.warnings[0].startswith("service db bind-mounts /p/pgdata read-write")
 
 
 def test_a_failed_build_removes_the_images_verify_tagged(project: Path) -> None:
@@ -386,9 +398,41 @@ def test_a_failing_service_has_its_log_lines_printed_under_the_table(
     out = result.stdout
     table_end = out.rindex("└")
     assert out.index("--- api (exited): last 2 log lines\n[boom] Traceback\nError: x\n") > table_end
-    assert "--- web (created): last 0 log lines\n(no log output)\n" in out
+    assert "--- web (created): no log output\n" in out
     assert "--- db" not in out
     assert result.stderr.strip() == "dockergen: not every service became healthy: api exited (3)"
+
+
+def test_read_write_bind_mounts_are_named_as_shared_with_verifys_copy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model = {
+        "services": {
+            "db": {"volumes": [{"type": "bind", "source": "/p/data", "target": "/var/lib/db"}]},
+            "api": {
+                "volumes": [
+                    {"type": "bind", "source": "/p/conf", "target": "/c", "read_only": True},
+                    {"type": "volume", "source": "cache", "target": "/cache"},
+                ]
+            },
+        }
+    }
+    assert verify_mod.shared_bind_mounts(model) == [
+        "service db bind-mounts /p/data read-write: verify's copy of the stack writes into it too"
+    ]
+
+    def run(project: Path, **kwargs: Any) -> VerifyResult:
+        for warning in verify_mod.shared_bind_mounts(model):
+            kwargs["warn"](warning)
+        return HEALTHY
+
+    monkeypatch.setattr(verify_mod, "verify_project", run)
+    result = CliRunner().invoke(app, ["verify", str(tmp_path)], env={"TTY_COMPATIBLE": "0"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "dockergen: warning: service db bind-mounts /p/data read-write: verify's copy of the "
+        "stack writes into it too\n"
+    )
 
 
 def test_clean_and_keep_together_are_a_usage_error(tmp_path: Path) -> None:
