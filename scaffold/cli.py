@@ -277,14 +277,20 @@ def kinds(
 def verify(
     project: Annotated[Path, typer.Argument(help="Project directory.")] = Path("."),
     clean: Annotated[
-        bool, typer.Option("--clean", help="Also remove the volumes (data) afterwards.")
+        bool,
+        typer.Option("--clean", hidden=True, help="No effect: verify always removes its volumes."),
     ] = False,
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running.")] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave verify's stack running (it says how to stop it).")
+    ] = False,
     wait_timeout: Annotated[
         int, typer.Option("--wait-timeout", help="Seconds to wait for healthchecks.")
     ] = 300,
 ) -> None:
-    """Build every image, start the stack, wait for healthchecks, print a table, tear down."""
+    """Build and start a copy of the stack under its own name (no host ports, its own volumes),
+    wait for healthchecks, print a table, remove the copy. Your running stack is not touched."""
+    import contextlib
+
     from rich.console import Console
     from rich.table import Table
 
@@ -293,15 +299,22 @@ def verify(
 
     if clean and keep:
         raise UsageError("--clean and --keep contradict each other")
-    console = Console(stderr=True)
-    with console.status("verifying") as status:
-        result = verify_project(
-            project,
-            clean=clean,
-            keep=keep,
-            wait_timeout=wait_timeout,
-            step=lambda msg: (status.update(msg), console.log(msg)),
-        )
+    # Progress only on a terminal, and without rich's source location (`cli.py:264`).
+    console = Console(stderr=True, log_path=False)
+    live = console.is_terminal
+    with console.status("verifying") if live else contextlib.nullcontext() as status:
+
+        def step(msg: str) -> None:
+            if status is not None:
+                status.update(msg)
+                console.log(msg)
+
+        def warn(msg: str) -> None:
+            console.print(
+                f"dockergen: warning: {msg}", markup=False, highlight=False, soft_wrap=True
+            )
+
+        result = verify_project(project, keep=keep, wait_timeout=wait_timeout, step=step, warn=warn)
     table = Table("service", "image", "size", "user", "health")
     for svc in result.services:
         style = "green" if svc.healthy else "red"
@@ -309,7 +322,13 @@ def verify(
             svc.service, svc.image, f"{svc.size_mb:.0f} MB", svc.user, f"[{style}]{svc.health}"
         )
     Console().print(table)
-    typer.echo(f"stack {result.torn_down}")
+    for svc in result.services:
+        if not svc.healthy and svc.logs:
+            typer.echo(f"--- {svc.service} ({svc.health}): last {len(svc.logs)} log lines")
+            typer.echo("\n".join(svc.logs))
+        elif not svc.healthy:
+            typer.echo(f"--- {svc.service} ({svc.health}): no log output")
+    typer.echo(f"verify stack {result.torn_down}")
     if not result.ok:
         bad = [s.service for s in result.services if not s.healthy]
         raise CheckFailed(result.error or f"not healthy: {', '.join(bad) or 'no services ran'}")

@@ -7,8 +7,10 @@ Using the CLI rather than an SDK means verify sees exactly what the user's own
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,22 +19,77 @@ from scaffold.errors import EngineError
 
 
 def _run(
-    args: list[str], *, timeout: float, cwd: Path | None = None
+    args: list[str], *, timeout: float, cwd: Path | None = None, shield: bool = False
 ) -> subprocess.CompletedProcess:
+    """Run a docker command; `shield` puts it in a session of its own, out of reach of the
+    terminal's Ctrl-C (a teardown must finish even when the user presses it again)."""
     return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        start_new_session=shield,
     )
 
 
 @dataclass(frozen=True)
 class Engine:
     docker: str
+    compose_version: str = ""
+
+    def compose_command(
+        self, project: Path, *args: str, name: str | None = None, files: Sequence[Path] = ()
+    ) -> list[str]:
+        """`docker compose` for a project directory, optionally under another project name
+        (`-p`) and with explicit compose files (`-f`, merged in order)."""
+        cmd = [self.docker, "compose", "--project-directory", str(project)]
+        if name is not None:
+            cmd += ["--project-name", name]
+        for file in files:
+            cmd += ["--file", str(file)]
+        return [*cmd, *args]
 
     def compose(
-        self, project: Path, *args: str, timeout: float = 1800
+        self,
+        project: Path,
+        *args: str,
+        timeout: float = 1800,
+        name: str | None = None,
+        files: Sequence[Path] = (),
+        shield: bool = False,
     ) -> subprocess.CompletedProcess:
-        cmd = [self.docker, "compose", "--project-directory", str(project), *args]
-        return _run(cmd, cwd=project, timeout=timeout)
+        cmd = self.compose_command(project, *args, name=name, files=files)
+        return _run(cmd, cwd=project, timeout=timeout, shield=shield)
+
+    def labelled(self, kind: str, label: str, *, shield: bool = False) -> list[str]:
+        """IDs of every container, network, volume or image carrying this label (`key=value`)."""
+        listing = {
+            "container": ["ps", "--all", "--quiet"],
+            "network": ["network", "ls", "--quiet"],
+            "volume": ["volume", "ls", "--quiet"],
+            "image": ["images", "--all", "--quiet"],
+        }[kind]
+        proc = _run(
+            [self.docker, *listing, "--filter", f"label={label}"], timeout=60, shield=shield
+        )
+        if proc.returncode != 0:
+            raise EngineError(f"docker {' '.join(listing[:2])} failed: {last_line(proc)}")
+        return sorted(set(proc.stdout.split()))
+
+    def remove_images(self, label: str, *, shield: bool = False) -> None:
+        """Remove the images with this label by their tags (an ID another tag shares stays)."""
+        listing = [self.docker, "images", "--filter", f"label={label}"]
+        proc = _run([*listing, "--format", "{{.Repository}}:{{.Tag}}"], timeout=60, shield=shield)
+        tags = sorted({t for t in proc.stdout.split() if "<none>" not in t})
+        untagged = _run(
+            [*listing, "--filter", "dangling=true", "--quiet"], timeout=60, shield=shield
+        )
+        refs = tags + sorted(set(untagged.stdout.split()))
+        if refs:
+            _run([self.docker, "image", "rm", *refs], timeout=300, shield=shield)
 
     def inspect(self, *ids: str, kind: str = "container") -> list[dict[str, Any]]:
         if not ids:
@@ -62,7 +119,13 @@ def find_engine() -> Engine:
             raise EngineError("Docker Compose v2 is missing (`docker compose version` failed)")
     except subprocess.TimeoutExpired:
         raise EngineError("no Docker engine reachable: `docker` did not answer in time") from None
-    return Engine(docker=docker)
+    return Engine(docker=docker, compose_version=version.stdout.strip())
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """(2, 40, 3) from '2.40.3', 'v2.40.3' or '2.40.3-desktop.1'; () when there is no number."""
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(g) for g in found.groups() if g is not None) if found else ()
 
 
 def parse_ps(stdout: str) -> list[dict[str, Any]]:
