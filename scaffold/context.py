@@ -8,6 +8,7 @@ nothing here branches on a particular kind.
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from jinja2 import StrictUndefined
@@ -17,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from scaffold.errors import TemplateSetError
 from scaffold.layout import Layout, Service
 from scaffold.policy import ImageResolver
-from scaffold.templateset import TemplateSet
+from scaffold.templateset import Kind, TemplateSet
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
@@ -60,6 +61,28 @@ def _policy_labels(
     return out
 
 
+def develop_context(svc: Service, kind: Kind, variables: dict[str, Any]) -> dict[str, Any]:
+    """A built service's `develop` data: watch rules with project-relative paths (compose
+    resolves them from the compose file's folder), and its dev server with variables expanded."""
+    rules = []
+    for rule in kind.develop.watch:
+        path = svc.name if rule.path == "." else posixpath.join(svc.name, rule.path)
+        rules.append({**rule.model_dump(), "path": f"./{path}"})
+    server = kind.develop.dev_server
+    return {
+        "watch": rules,
+        "actions": sorted({r["action"] for r in rules}),
+        "note": kind.develop.note,
+        "dev_server": {
+            "setup": _expand(server.setup, variables) if server.setup else None,
+            "run": _expand(server.run, variables),
+            "note": _expand(server.note, variables),
+        }
+        if server
+        else None,
+    }
+
+
 def service_context(
     svc: Service,
     tset: TemplateSet,
@@ -95,6 +118,7 @@ def service_context(
             tset, {"service": svc.name, "kind": svc.kind, "answers": answers or {}}, project
         ),
     }
+    build = tset.builds(svc.kind)
     return {
         "name": svc.name,
         "kind": svc.kind,
@@ -102,7 +126,7 @@ def service_context(
         "description": kind.description,
         "port": svc.port,
         "published": kind.published,
-        "build": tset.builds(svc.kind),
+        "build": build,
         "images": {role: image(ref) for role, ref in kind.images.items()},
         "image": image(kind.image),
         "user": kind.user,
@@ -118,6 +142,7 @@ def service_context(
         "limits": kind.limits.model_dump(),
         "env_prefix": env_prefix(svc.name),
         "labels": labels,
+        "develop": develop_context(svc, kind, variables) if build else None,
     }
 
 
