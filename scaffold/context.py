@@ -8,6 +8,7 @@ nothing here branches on a particular kind.
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from jinja2 import StrictUndefined
@@ -17,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from scaffold.errors import TemplateSetError
 from scaffold.layout import Layout, Service, host_port
 from scaffold.policy import ImageResolver
-from scaffold.templateset import TemplateSet
+from scaffold.templateset import Kind, TemplateSet
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
@@ -60,6 +61,28 @@ def _policy_labels(
     return out
 
 
+def develop_context(svc: Service, kind: Kind, variables: dict[str, Any]) -> dict[str, Any]:
+    """A built service's `develop` data: watch rules with project-relative paths (compose
+    resolves them from the compose file's folder), and its dev server with variables expanded."""
+    rules = []
+    for rule in kind.develop.watch:
+        path = svc.name if rule.path == "." else posixpath.join(svc.name, rule.path)
+        rules.append({**rule.model_dump(), "path": f"./{path}"})
+    server = kind.develop.dev_server
+    return {
+        "watch": rules,
+        "actions": sorted({r["action"] for r in rules}),
+        "note": kind.develop.note,
+        "dev_server": {
+            "setup": _expand(server.setup, variables) if server.setup else None,
+            "run": _expand(server.run, variables),
+            "note": _expand(server.note, variables),
+        }
+        if server
+        else None,
+    }
+
+
 def service_context(
     svc: Service,
     tset: TemplateSet,
@@ -80,9 +103,13 @@ def service_context(
         }
         for s in kind.secrets
     ]
+    published_on = host_port(svc, kind.published)
     variables = {
         "service": svc.name,
         "port": svc.port,
+        # where a process on the host should listen in its place (a dev server): the published
+        # port, which the frontend's dev proxy targets; the container's port if unpublished
+        "host_port": svc.port if published_on is None else published_on,
         "secrets": {s["name"]: s["path"] for s in secrets},
     }
     health = kind.healthcheck.model_dump() if kind.healthcheck else None
@@ -95,15 +122,16 @@ def service_context(
             tset, {"service": svc.name, "kind": svc.kind, "answers": answers or {}}, project
         ),
     }
+    build = tset.builds(svc.kind)
     return {
         "name": svc.name,
         "kind": svc.kind,
         "category": kind.category,
         "description": kind.description,
         "port": svc.port,
-        "publish": host_port(svc, kind.published),
-        "published": host_port(svc, kind.published) is not None,
-        "build": tset.builds(svc.kind),
+        "publish": published_on,
+        "published": published_on is not None,
+        "build": build,
         "images": {role: image(ref) for role, ref in kind.images.items()},
         "image": image(kind.image),
         "user": kind.user,
@@ -119,6 +147,7 @@ def service_context(
         "limits": kind.limits.model_dump(),
         "env_prefix": env_prefix(svc.name),
         "labels": labels,
+        "develop": develop_context(svc, kind, variables) if build else None,
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,77 @@ class Limits(_Strict):
     pids: int = 128
 
 
+WatchAction = Literal["rebuild", "sync", "sync+restart", "restart"]
+
+
+class WatchRule(_Strict):
+    """One `develop.watch` rule of compose: what a change under `path` does to the service.
+
+    Paths are relative to the service's folder (its build context), so a rule can't watch, or
+    sync from, anything outside it. Compose also skips whatever the context's .dockerignore
+    excludes.
+    """
+
+    action: WatchAction = Field(
+        description="rebuild: build the image and recreate the container; sync: copy changed "
+        "files to `target` in the running container (the engine refuses this on a read-only "
+        "root filesystem); sync+restart: sync, then restart; restart: restart only"
+    )
+    path: str = Field(default=".", description="relative to the service's folder")
+    target: str | None = Field(default=None, description="container path, for sync actions")
+    ignore: list[str] = Field(
+        default_factory=list, description=".dockerignore-style patterns, relative to path"
+    )
+    include: list[str] = Field(
+        default_factory=list, description="only these patterns, relative to path (default: all)"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        norm = posixpath.normpath(value.strip() or ".")
+        if norm.startswith("/") or norm == ".." or norm.startswith("../"):
+            raise ValueError(f"path {value!r} must stay inside the service's folder")
+        return norm
+
+    @model_validator(mode="after")
+    def _target(self) -> WatchRule:
+        syncs = self.action.startswith("sync")
+        if syncs and not (self.target and self.target.startswith("/")):
+            raise ValueError(f"action {self.action} needs an absolute container path in target")
+        if not syncs and self.target is not None:
+            raise ValueError(f"action {self.action} takes no target")
+        return self
+
+
+class DevServer(_Strict):
+    """The runtime's own reloading server, run outside the production image (README)."""
+
+    setup: str | None = Field(
+        default=None, description="one-time command in the service's folder, e.g. npm ci"
+    )
+    run: str = Field(description="the command; may use {{ service }} and {{ port }}")
+    note: str = Field(default="", description="one sentence the README adds after it")
+
+
+def _default_watch() -> list[WatchRule]:
+    return [WatchRule(action="rebuild")]
+
+
+class Develop(_Strict):
+    """`docker compose watch` for a built kind, and how to run its own dev server."""
+
+    watch: list[WatchRule] = Field(
+        default_factory=_default_watch,
+        description="compose develop.watch rules; default: rebuild on any change in the "
+        "service's folder",
+    )
+    note: str = Field(
+        default="", description="why these actions, one sentence for the generated README"
+    )
+    dev_server: DevServer | None = None
+
+
 class Kind(_Strict):
     """One stack, as declared by `kinds/<kind>/kind.yml`."""
 
@@ -84,6 +156,10 @@ class Kind(_Strict):
     healthcheck: HealthCheck | None = None
     client: dict[str, str] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
+    develop: Develop = Field(
+        default_factory=Develop,
+        description="`docker compose watch` rules and the dev server (built kinds only)",
+    )
 
     @property
     def published(self) -> bool:

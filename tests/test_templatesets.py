@@ -469,6 +469,21 @@ def test_self_extension_is_a_cycle(tmp_path: Path) -> None:
         ({"questions": [{"name": "x", "type": "choice"}]}, {}, "a choice needs 'choices'"),
         ({}, {"copier.yml": "_subdirectory: project\n"}, "_subdirectory must be"),
         ({}, {"copier.yml": "!include other.yml\n"}, "!include isn't supported"),
+        (
+            {},
+            {"kinds/go/kind.yml": {"develop": {"watch": [{"action": "sync"}]}}},
+            "action sync needs an absolute container path in target",
+        ),
+        (
+            {},
+            {"kinds/go/kind.yml": {"develop": {"watch": [{"action": "rebuild", "path": "../x"}]}}},
+            "must stay inside the service's folder",
+        ),
+        (
+            {},
+            {"kinds/go/kind.yml": {"develop": {"watch": [{"action": "reload"}]}}},
+            "kinds/go/kind.yml: develop.watch.0.action",
+        ),
     ],
 )
 def test_bad_sets_are_one_line_errors(

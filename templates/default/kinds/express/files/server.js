@@ -5,6 +5,9 @@ const express = require('express');
 const { configuredDatabases, checkAll } = require('./readiness');
 
 const PORT = Number(process.env.PORT || 3000);
+// In the container: all interfaces of its own network namespace (compose publishes the port on
+// the host's 127.0.0.1 only). A dev server run on the host sets HOST=127.0.0.1 (README).
+const HOST = process.env.HOST || '0.0.0.0';
 const SERVICE = process.env.SERVICE_NAME || 'api';
 
 const app = express();
@@ -25,11 +28,9 @@ app.get('/readyz', async (req, res) => {
   res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', databases });
 });
 
-// All interfaces of the container's own network namespace: compose publishes the port on the
-// host's 127.0.0.1 only.
-const server = app.listen(PORT, '0.0.0.0', (err) => {
+const server = app.listen(PORT, HOST, (err) => {
   if (err) throw err;
-  console.log(`${SERVICE} listening on 0.0.0.0:${PORT}`);
+  console.log(`${SERVICE} listening on ${HOST}:${PORT}`);
 });
 
 // As the container's PID 1, node gets no default signal handling: without these handlers

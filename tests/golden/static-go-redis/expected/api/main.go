@@ -56,9 +56,9 @@ func main() {
 	}))
 
 	srv := &http.Server{
-		// All interfaces of the container's own network namespace: compose publishes the port
-		// on the host's 127.0.0.1 only.
-		Addr:              net.JoinHostPort("0.0.0.0", port),
+		// In the container: all interfaces of its own network namespace (compose publishes the
+		// port on the host's 127.0.0.1 only). `go run` on the host sets HOST=127.0.0.1 (README).
+		Addr:              net.JoinHostPort(getenv("HOST", "0.0.0.0"), port),
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
