@@ -423,18 +423,25 @@ def diff(
     directory: ProjectArgument = None,
     project: ProjectOption = None,
     exit_code: Annotated[
-        bool, typer.Option("--exit-code", help="Exit 1 when an update is pending (for CI).")
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 1 when an update is pending or a conflict is unresolved (for CI).",
+        ),
     ] = False,
     trust: UpdateTrustOption = False,
 ) -> None:
     """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
-    from scaffold.errors import CheckFailed
+    from scaffold.conflicts import conflict_line
+    from scaffold.errors import CheckFailed, ConflictError
     from scaffold.report import drift_report
     from scaffold.update import project_diff
 
     result = project_diff(_project(directory, project), trust=trust)
     _warn(result.warnings)
     typer.echo(drift_report(result))
+    if exit_code and result.conflicts:
+        raise ConflictError(conflict_line(result.conflicts))
     if exit_code and result.pending:
         raise CheckFailed(f"an update is pending ({len(result.status)} file(s) would change)")
 

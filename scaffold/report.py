@@ -117,6 +117,10 @@ def drift_report(result: DriftResult) -> str:
     lines: list[str] = []
     name = result.project.name
     note = _version_note(result.template, result.old_version, result.new_version)
+    if result.conflicts:
+        lines.append(f"Unresolved conflicts in {name}; update, add, remove and verify refuse until")
+        lines.append("they are resolved (no <<<<<<< yours block, no .dockergen-new copy left):")
+        lines += [f"  C {path}" for path in result.conflicts]
     if not result.pending:
         lines.append(f"{name} is up to date ({note}).")
         return "\n".join(lines)

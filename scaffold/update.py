@@ -25,6 +25,7 @@ import yaml
 
 from scaffold import journal
 from scaffold.api import prepare, render_pristine
+from scaffold.conflicts import raise_if_unresolved, unresolved
 from scaffold.edits import LayoutEdit, rewrite_layout
 from scaffold.errors import ConflictError, TargetError
 from scaffold.layout import LAYOUT_FILE, Layout, load, parse
@@ -302,12 +303,14 @@ def update_project(
 ) -> UpdateResult:
     """Re-render from dockergen.yml (after `edit`, if any) and merge into the project.
 
-    Conflicts don't raise: the result lists them and the caller decides the exit code.
+    Conflicts don't raise: the result lists them and the caller decides the exit code. Those an
+    earlier update left unresolved do: ConflictError (exit 1), and nothing is written.
     """
     project = project.absolute()
     with _one_line_os_errors(), journal.locked(project):
         recovered = journal.recover(project)
         state, text, raw, old = _load_project(project)
+        raise_if_unresolved(project, state.files)
         renames: dict[str, str] = {}
         layout_text: bytes | None = None
         comments_kept = True
@@ -374,6 +377,7 @@ class DriftResult:
     status: list[tuple[str, str]]  # (A|M|D, path)
     diff: str
     warnings: list[str] = field(default_factory=list)  # for stderr: a recovery
+    conflicts: list[str] = field(default_factory=list)  # unresolved from an earlier update
 
     @property
     def pending(self) -> bool:
@@ -404,4 +408,5 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
         status=status,
         diff="".join(diff),
         warnings=[recovered] if recovered else [],
+        conflicts=unresolved(project, state.files),
     )

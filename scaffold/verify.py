@@ -78,6 +78,9 @@ def verify_project(
 ) -> VerifyResult:
     """Build, start, wait for health, report, then tear down (keeping volumes unless clean)."""
     project = project.absolute()
+    from scaffold.conflicts import check_project
+
+    check_project(project)  # conflict markers can't build: the same line update and diff give
     if not (project / COMPOSE_FILE).is_file():
         raise LayoutError(f"{project}: no {COMPOSE_FILE}; run verify in a generated project")
     engine = find_engine()
