@@ -236,7 +236,10 @@ def kinds(
 @app.command()
 @handled
 def verify(
-    project: Annotated[Path, typer.Argument(help="Project directory.")] = Path("."),
+    project: Annotated[
+        Path | None,
+        typer.Argument(help="Project directory (default: the one the current folder is in)."),
+    ] = None,
     clean: Annotated[
         bool, typer.Option("--clean", help="Also remove the volumes (data) afterwards.")
     ] = False,
@@ -257,7 +260,7 @@ def verify(
     console = Console(stderr=True)
     with console.status("verifying") as status:
         result = verify_project(
-            project,
+            _project(project, None),
             clean=clean,
             keep=keep,
             wait_timeout=wait_timeout,
@@ -279,10 +282,13 @@ def verify(
 
 ProjectOption = Annotated[
     Path | None,
-    typer.Option("--project", "-p", help="The project directory (default: the current one)."),
+    typer.Option(
+        "--project", "-p", help="The project directory (default: the one the current folder is in)."
+    ),
 ]
 ProjectArgument = Annotated[
-    Path | None, typer.Argument(help="The project directory (default: the current one).")
+    Path | None,
+    typer.Argument(help="The project directory (default: the one the current folder is in)."),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
@@ -298,12 +304,14 @@ def _warn(lines: list[str]) -> None:
 
 
 def _project(argument: Path | None, option: Path | None) -> Path:
-    """The project directory from an argument or --project (not two different ones)."""
+    """The project directory from an argument or --project (not two different ones); without
+    either, the project the current folder is in (looking upward, as git does)."""
     from scaffold.errors import UsageError
+    from scaffold.state import find_root
 
     if argument is not None and option is not None and argument != option:
         raise UsageError("give the project directory once, as an argument or with --project")
-    return argument or option or Path.cwd()
+    return argument or option or find_root(Path.cwd()) or Path.cwd()
 
 
 def _run_update(project: Path, edit: LayoutEdit | None, **options: Any) -> None:
@@ -389,7 +397,12 @@ def update(
 def add(
     kind: Annotated[str, typer.Argument(help="A kind of the project's template set.")],
     name: Annotated[
-        str | None, typer.Option("--name", help="Service name (default: the kind's).")
+        str | None,
+        typer.Option(
+            "--name",
+            help="Service name (default: the kind's default name, numbered when a service "
+            "already has it: api, then api-2, api-3...).",
+        ),
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to publish.")] = None,
     project: ProjectOption = None,
