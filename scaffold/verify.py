@@ -90,7 +90,9 @@ def verify_project(
         step("building images")
         proc = engine.compose(project, "build")
         if proc.returncode != 0:
-            error = f"build failed: {last_line(proc)}"
+            from scaffold.hints import build_failure_line
+
+            error = build_failure_line(proc)  # names the fix for a known cause
         else:
             step("starting services and waiting for healthchecks")
             proc = engine.compose(
