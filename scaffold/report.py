@@ -114,7 +114,8 @@ def update_report(result: UpdateResult) -> str:
     lines += [f"  {'secret':<9} {s} (new, random)" for s in result.secrets]
     lines += [f"  {'unused':<9} {s} (its service is gone; kept)" for s in result.unused_secrets]
     lines += [
-        f"  {'volume':<9} {v} (kept with its data; `docker volume rm {v}` deletes it)"
+        f"  {'volume':<9} {v} (kept with its data; once its container is gone, e.g. after "
+        f"`docker compose up -d --remove-orphans`, `docker volume rm {v}` deletes it)"
         for v in result.kept_volumes
     ]
     if not result.files and not result.secrets:

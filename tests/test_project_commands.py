@@ -109,8 +109,8 @@ def test_remove_names_the_kept_volume_and_how_to_delete_it(shop: Path) -> None:
     result = invoke("remove", "redis", "--project", str(shop))
     assert result.exit_code == 0, result.output
     assert (
-        f"  volume    {engine_name} (kept with its data; "
-        f"`docker volume rm {engine_name}` deletes it)"
+        f"  volume    {engine_name} (kept with its data; once its container is gone, e.g. after "
+        f"`docker compose up -d --remove-orphans`, `docker volume rm {engine_name}` deletes it)"
     ) in result.stdout.splitlines()
 
 
