@@ -118,7 +118,8 @@ def update_report(result: UpdateResult) -> str:
         f"`docker compose up -d --remove-orphans`, `docker volume rm {v}` deletes it)"
         for v in result.kept_volumes
     ]
-    if not result.files and not result.secrets:
+    written = [f for f in result.files if f.outcome is not Outcome.STILL_DELETED]
+    if not written and not result.secrets:
         lines.append("  only dockergen's own state in .dockergen/ changed")
     return "\n".join(lines)
 
