@@ -275,7 +275,10 @@ def kinds(
 @app.command()
 @handled
 def verify(
-    project: Annotated[Path, typer.Argument(help="Project directory.")] = Path("."),
+    project: Annotated[
+        Path | None,
+        typer.Argument(help="Project directory (default: the one the current folder is in)."),
+    ] = None,
     clean: Annotated[
         bool,
         typer.Option("--clean", hidden=True, help="No effect: verify always removes its volumes."),
@@ -314,7 +317,9 @@ def verify(
                 f"dockergen: warning: {msg}", markup=False, highlight=False, soft_wrap=True
             )
 
-        result = verify_project(project, keep=keep, wait_timeout=wait_timeout, step=step, warn=warn)
+        result = verify_project(
+            _project(project, None), keep=keep, wait_timeout=wait_timeout, step=step, warn=warn
+        )
     table = Table("service", "image", "size", "user", "health")
     for svc in result.services:
         style = "green" if svc.healthy else "red"
@@ -337,10 +342,13 @@ def verify(
 
 ProjectOption = Annotated[
     Path | None,
-    typer.Option("--project", "-p", help="The project directory (default: the current one)."),
+    typer.Option(
+        "--project", "-p", help="The project directory (default: the one the current folder is in)."
+    ),
 ]
 ProjectArgument = Annotated[
-    Path | None, typer.Argument(help="The project directory (default: the current one).")
+    Path | None,
+    typer.Argument(help="The project directory (default: the one the current folder is in)."),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Print the diff and the conflicts; write nothing.")
@@ -356,12 +364,14 @@ def _warn(lines: list[str]) -> None:
 
 
 def _project(argument: Path | None, option: Path | None) -> Path:
-    """The project directory from an argument or --project (not two different ones)."""
+    """The project directory from an argument or --project (not two different ones); without
+    either, the project the current folder is in (looking upward, as git does)."""
     from scaffold.errors import UsageError
+    from scaffold.state import find_root
 
     if argument is not None and option is not None and argument != option:
         raise UsageError("give the project directory once, as an argument or with --project")
-    return argument or option or Path.cwd()
+    return argument or option or find_root(Path.cwd()) or Path.cwd()
 
 
 def _run_update(project: Path, edit: LayoutEdit | None, **options: Any) -> None:
@@ -450,7 +460,12 @@ def update(
 def add(
     kind: Annotated[str, typer.Argument(help="A kind of the project's template set.")],
     name: Annotated[
-        str | None, typer.Option("--name", help="Service name (default: the kind's).")
+        str | None,
+        typer.Option(
+            "--name",
+            help="Service name (default: the kind's default name, numbered when a service "
+            "already has it: api, then api-2, api-3...).",
+        ),
     ] = None,
     port: Annotated[
         int | None,
@@ -491,18 +506,25 @@ def diff(
     directory: ProjectArgument = None,
     project: ProjectOption = None,
     exit_code: Annotated[
-        bool, typer.Option("--exit-code", help="Exit 1 when an update is pending (for CI).")
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 1 when an update is pending or a conflict is unresolved (for CI).",
+        ),
     ] = False,
     trust: UpdateTrustOption = False,
 ) -> None:
     """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
-    from scaffold.errors import CheckFailed
+    from scaffold.conflicts import conflict_line
+    from scaffold.errors import CheckFailed, ConflictError
     from scaffold.report import drift_report
     from scaffold.update import project_diff
 
     result = project_diff(_project(directory, project), trust=trust)
     _warn(result.warnings)
     typer.echo(drift_report(result))
+    if exit_code and result.conflicts:
+        raise ConflictError(conflict_line(result.conflicts))
     if exit_code and result.pending:
         raise CheckFailed(f"an update is pending ({len(result.status)} file(s) would change)")
 

@@ -163,6 +163,27 @@ def connection_env(db: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def dockergen_readme() -> str | None:
+    """Where dockergen's own README is read online, from the installed package's metadata (its
+    `[project.urls]`), for the generated README to link to; None when none is declared. Never a
+    guessed address: PyPI's `dockergen` is an unrelated package."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        entries = metadata("dockergen").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    urls = {}
+    for entry in entries:
+        label, _, url = (part.strip() for part in entry.partition(","))
+        urls[label.lower()] = url
+    for label in ("documentation", "homepage", "repository", "source"):
+        if urls.get(label, "").startswith("https://"):
+            url = urls[label]
+            return url if label == "documentation" or "#" in url else f"{url}#readme"
+    return None
+
+
 def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
     """Everything a template of the set may use, for the project and for each service."""
     answers = tset.resolve_answers(layout.answers)
@@ -200,6 +221,7 @@ def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
             "commit": tset.commit,
         },
         "answers": answers,
+        "dockergen": {"readme": dockergen_readme()},
         "policy": tset.policy.model_dump(exclude={"digests"}),
         "services": services,
         "frontends": frontends,

@@ -31,7 +31,7 @@ class Outcome(enum.Enum):
     SIDECAR = "conflict-sidecar"  # both changed it, no markers possible: template's copy beside it
     DELETED = "deleted"  # no longer generated and never edited
     ORPHANED = "orphaned"  # no longer generated but edited by the user: kept
-    STILL_DELETED = "still-deleted"  # the user deleted it and the template changed it
+    STILL_DELETED = "still-deleted"  # the user deleted it: it stays deleted (said every time)
     RESTORED = "restored"  # the user deleted it; --restore brought it back
 
     @property
@@ -140,7 +140,7 @@ def merge_file(
     if ours is None:
         if restore:
             return FileMerge(Outcome.RESTORED, theirs)
-        return FileMerge(Outcome.UNCHANGED if theirs == base else Outcome.STILL_DELETED, None)
+        return FileMerge(Outcome.STILL_DELETED, None)
     if ours == theirs:
         return FileMerge(Outcome.UNCHANGED, ours)
     if ours == base:

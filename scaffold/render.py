@@ -22,6 +22,10 @@ from scaffold.templateset import TemplateSet
 
 STATE_DIR = ".dockergen"
 TEMPLATE_FILE = "template.json"  # where a non-bundled set came from, commit included
+# Never part of a project, whatever a set's folder holds: `pip install` byte-compiles a bundled
+# set's Python starter files, and an editor or Python run in a set folder leaves litter. copier
+# excludes these by default only without `_subdirectory`, which every set here uses.
+NEVER_RENDERED = ("__pycache__", "*.py[cod]", ".DS_Store", ".git", ".svn", "~*")
 
 
 def schema_path() -> Path:
@@ -71,6 +75,7 @@ def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust
                 defaults=True,
                 quiet=True,
                 overwrite=True,
+                exclude=NEVER_RENDERED,
                 unsafe=trust,
                 settings=Settings(trust=set()),
             )

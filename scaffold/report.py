@@ -61,11 +61,16 @@ _LABELS: dict[Outcome, tuple[str, str]] = {
     ),
     Outcome.DELETED: ("deleted", "no longer generated"),
     Outcome.ORPHANED: ("kept", "no longer generated, but you edited it"),
-    Outcome.STILL_DELETED: ("skipped", "you deleted it; --restore brings it back"),
+    Outcome.STILL_DELETED: ("deleted", "by you: kept deleted; --restore brings it back"),
     Outcome.RESTORED: ("restored", ""),
     Outcome.KEPT: ("kept", ""),
     Outcome.UNCHANGED: ("unchanged", ""),
 }
+
+
+def _kept_deleted(path: str) -> str:
+    label, detail = _LABELS[Outcome.STILL_DELETED]
+    return f"  {label:<9} {path} ({detail})"
 
 
 def _version_note(template: str, old: str, new: str) -> str:
@@ -84,6 +89,7 @@ def update_report(result: UpdateResult) -> str:
             f"{result.layout.project} is up to date "
             f"({_version_note(result.template, result.old_version, result.new_version)})."
         )
+        lines += [_kept_deleted(f.path) for f in result.files if f.outcome is Outcome.STILL_DELETED]
         return "\n".join(lines)
     if result.dry_run and result.diff:
         lines.append(result.diff.rstrip("\n"))
@@ -109,7 +115,13 @@ def update_report(result: UpdateResult) -> str:
         lines.append(f"  {label:<9} {f.path}" + (f" ({detail})" if detail else ""))
     lines += [f"  {'secret':<9} {s} (new, random)" for s in result.secrets]
     lines += [f"  {'unused':<9} {s} (its service is gone; kept)" for s in result.unused_secrets]
-    if not result.files and not result.secrets:
+    lines += [
+        f"  {'volume':<9} {v} (kept with its data; once its container is gone, e.g. after "
+        f"`docker compose up -d --remove-orphans`, `docker volume rm {v}` deletes it)"
+        for v in result.kept_volumes
+    ]
+    written = [f for f in result.files if f.outcome is not Outcome.STILL_DELETED]
+    if not written and not result.secrets:
         lines.append("  only dockergen's own state in .dockergen/ changed")
     return "\n".join(lines)
 
@@ -119,11 +131,17 @@ def drift_report(result: DriftResult) -> str:
     lines: list[str] = []
     name = result.project.name
     note = _version_note(result.template, result.old_version, result.new_version)
+    if result.conflicts:
+        lines.append(f"Unresolved conflicts in {name}; update, add, remove and verify refuse until")
+        lines.append("they are resolved (no <<<<<<< yours block, no .dockergen-new copy left):")
+        lines += [f"  C {path}" for path in result.conflicts]
     if not result.pending:
         lines.append(f"{name} is up to date ({note}).")
+        lines += [_kept_deleted(path) for path in result.kept_deleted]
         return "\n".join(lines)
     lines.append(f"Update pending for {name} ({note}); `dockergen update` applies it:")
     lines += [f"  {code} {path}" for code, path in result.status]
+    lines += [_kept_deleted(path) for path in result.kept_deleted]
     if result.diff:
         lines.append(result.diff.rstrip("\n"))
     return "\n".join(lines)

@@ -61,6 +61,18 @@ def write_state(project_out: Path, rendered: Path, state: State) -> None:
     (project_out / STATE_DIR / STATE_FILE).write_text(state.to_json(), encoding="utf-8")
 
 
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding `.dockergen/` and dockergen.yml, as git
+    finds its work tree: a project command works from any of the project's subfolders."""
+    from scaffold.layout import LAYOUT_FILE
+
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        if (folder / STATE_DIR).is_dir() and (folder / LAYOUT_FILE).is_file():
+            return folder
+    return None
+
+
 def read_state(project: Path) -> State:
     path = project / STATE_DIR / STATE_FILE
     try:

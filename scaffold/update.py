@@ -25,6 +25,7 @@ import yaml
 
 from scaffold import journal
 from scaffold.api import prepare, render_pristine
+from scaffold.conflicts import raise_if_unresolved, unresolved
 from scaffold.edits import LayoutEdit, rewrite_layout
 from scaffold.errors import ConflictError, TargetError
 from scaffold.layout import LAYOUT_FILE, Layout, load, parse
@@ -60,6 +61,7 @@ class UpdateResult:
     warnings: list[str] = field(default_factory=list)  # for stderr: recovery, git, comments
     unused_secrets: list[str] = field(default_factory=list)
     removed_folders: list[str] = field(default_factory=list)  # of removed or renamed services
+    kept_volumes: list[str] = field(default_factory=list)  # engine names no longer declared
 
     @property
     def conflicts(self) -> list[str]:
@@ -235,6 +237,39 @@ def _unused_secrets(project: Path, old: dict[str, bytes], context: dict[str, Any
     )
 
 
+def _volumes(data: bytes | None, project: str) -> dict[str, str]:
+    """Compose volume key -> the name the engine gives it (`name:`, else `<project>_<key>`), for
+    the volumes a compose file declares; external ones aren't ours to mention."""
+    try:
+        doc = yaml.safe_load(data or b"") or {}
+    except yaml.YAMLError:
+        return {}
+    volumes = doc.get("volumes") if isinstance(doc, dict) else None
+    if not isinstance(volumes, dict):
+        return {}
+    prefix = doc.get("name") or project
+    out: dict[str, str] = {}
+    for key, spec in volumes.items():
+        spec = spec if isinstance(spec, dict) else {}
+        if not spec.get("external"):
+            out[str(key)] = str(spec.get("name") or f"{prefix}_{key}")
+    return out
+
+
+def _kept_volumes(old: dict[str, bytes], new: dict[str, bytes], project: str) -> list[str]:
+    """Volumes the last render declared and this one doesn't (a removed or renamed database):
+    `down -v` no longer finds them, so the report names them and how to delete them."""
+    from scaffold.policy import COMPOSE_FILES
+
+    kept: set[str] = set()
+    for name in COMPOSE_FILES:
+        if name in old:
+            before = _volumes(old[name], project)
+            after = set(_volumes(new.get(name), project).values())
+            kept |= {v for v in before.values() if v not in after}
+    return sorted(kept)
+
+
 def _git_dirty(project: Path) -> bool:
     git = shutil.which("git")
     if git is None:
@@ -302,12 +337,14 @@ def update_project(
 ) -> UpdateResult:
     """Re-render from dockergen.yml (after `edit`, if any) and merge into the project.
 
-    Conflicts don't raise: the result lists them and the caller decides the exit code.
+    Conflicts don't raise: the result lists them and the caller decides the exit code. Those an
+    earlier update left unresolved do: ConflictError (exit 1), and nothing is written.
     """
     project = project.absolute()
     with _one_line_os_errors(), journal.locked(project):
         recovered = journal.recover(project)
         state, text, raw, old = _load_project(project)
+        raise_if_unresolved(project, state.files)
         renames: dict[str, str] = {}
         layout_text: bytes | None = None
         comments_kept = True
@@ -347,6 +384,7 @@ def update_project(
             warnings=[recovered] if recovered else [],
             unused_secrets=_unused_secrets(project, old, rendered.context),
             removed_folders=sorted(_folders(old) - _folders(new)),
+            kept_volumes=_kept_volumes(old, new, layout.project or project.name),
         )
         if not comments_kept:
             result.warnings.append(
@@ -374,6 +412,8 @@ class DriftResult:
     status: list[tuple[str, str]]  # (A|M|D, path)
     diff: str
     warnings: list[str] = field(default_factory=list)  # for stderr: a recovery
+    conflicts: list[str] = field(default_factory=list)  # unresolved from an earlier update
+    kept_deleted: list[str] = field(default_factory=list)  # generated, deleted by the user
 
     @property
     def pending(self) -> bool:
@@ -404,4 +444,10 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
         status=status,
         diff="".join(diff),
         warnings=[recovered] if recovered else [],
+        conflicts=unresolved(project, state.files),
+        kept_deleted=[
+            rel
+            for rel in sorted(state.files)
+            if rel in new and not _is_secret(rel) and not (project / rel).exists()
+        ],
     )

@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scaffold.conflicts import check_project
 from scaffold.engine import Engine, find_engine, last_line, parse_ps, version_tuple
 from scaffold.errors import Aborted, CheckFailed, EngineError, LayoutError
+from scaffold.hints import build_failure_line
 
 COMPOSE_FILE = "docker-compose.yml"
 # What `docker compose` merges after the main file when no -f is given (the first one found).
@@ -239,6 +241,7 @@ def teardown(engine: Engine, stack: Stack) -> str:
 
 def preflight(project: Path) -> None:
     """Checks before anything is built: the project must be one verify can run."""
+    check_project(project)  # conflict markers can't build: the same line update and diff give
     if not (project / COMPOSE_FILE).is_file():
         raise LayoutError(f"{project}: no {COMPOSE_FILE}; run verify in a generated project")
 
@@ -303,7 +306,7 @@ def _run(
         step(f"building images (as {stack.name})")
         proc = stack.compose(engine, "build")
         if proc.returncode != 0:
-            error = f"build failed: {last_line(proc)}"
+            error = build_failure_line(proc)  # names the fix for a known cause
         else:
             step("starting services and waiting for healthchecks")
             up = ["up", "--detach", "--wait", "--wait-timeout", str(wait_timeout)]

@@ -54,8 +54,8 @@ def crlf(data: bytes) -> bytes:
         (BASE, edit(BASE, 2, "u"), None, False, Outcome.ORPHANED, edit(BASE, 2, "u")),
         # gone on both sides
         (BASE, None, None, False, Outcome.UNCHANGED, None),
-        # deleted by the user, template unchanged: silently stays deleted
-        (BASE, None, BASE, False, Outcome.UNCHANGED, None),
+        # deleted by the user, template unchanged: stays deleted, said so
+        (BASE, None, BASE, False, Outcome.STILL_DELETED, None),
         # deleted by the user, template changed: stays deleted, said so
         (BASE, None, edit(BASE, 1, "t"), False, Outcome.STILL_DELETED, None),
         # ... unless --restore

@@ -35,7 +35,7 @@ from typer.testing import CliRunner, Result
 
 from scaffold.cli import app
 from scaffold.edits import add_service, remove_service, rewrite_layout, set_values
-from scaffold.errors import StateError, UsageError
+from scaffold.errors import ConflictError, StateError, UsageError
 from scaffold.merge import Outcome
 from scaffold.update import update_project
 
@@ -719,7 +719,12 @@ def test_conflict_markers_listed_and_exit_1(project: Path) -> None:
         f"<<<<<<< yours\nEXPOSE 9999\n{health.format(8000)}"
         f"=======\nEXPOSE 8001\n{health.format(8001)}>>>>>>> template\n"
     ) in text
-    # the pristine copy moved on: resolving and updating again is quiet
+    # until the markers are gone, a later update refuses (tests/test_conflicts.py); resolved,
+    # the pristine copy has moved on, so updating again is quiet
+    with pytest.raises(ConflictError):
+        update_project(project)
+    resolved = re.sub(r"(?s)<<<<<<< yours\n(.*?)=======\n.*?>>>>>>> template\n", r"\1", text)
+    (project / "api" / "Dockerfile").write_text(resolved)
     assert not update_project(project).changed
 
 

@@ -163,6 +163,8 @@ def expected_outcome(world: World, edit: str, change: str, version: str) -> Outc
     template_changed = world.expected(change, version)[target] != world.base[TARGET]
     if edit == "overlapping" and version == "newer":
         return Outcome.CONFLICT
+    if edit == "deleted":  # said every time, whether or not the template changed it
+        return Outcome.STILL_DELETED
     if not template_changed:
         return Outcome.UNCHANGED if change == "rename" else None  # a rename still moves it
     return {
@@ -222,6 +224,10 @@ def test_update_matrix(world: World, tmp_path: Path, edit: str, change: str, ver
         "state.json",
         "template.json",
     ]
+    if conflicts:  # until they are resolved, the next update refuses
+        with pytest.raises(ConflictError):
+            update_project(project)
+        return
     assert not update_project(project).changed
 
 
