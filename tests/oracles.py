@@ -396,7 +396,8 @@ PLANTED = (
     "config/secrets/api_key",
     "Dockerfile.dev",
     "docker/api.Dockerfile",
-    "Dockerfile.dockerignore",
+    # (a Dockerfile.dockerignore beside the Dockerfile replaces .dockerignore: not planted there)
+    "docker/api.Dockerfile.dockerignore",
     "docker-compose.override.yml",
     "compose.yaml",
     "junit.xml",

@@ -357,7 +357,7 @@ def test_dockerignore_finds_dockerfile_sidecars_and_test_output(tmp_path: Path):
         oracles.dockerignore(make_context(tmp_path / "c", ignore, GOOD_DOCKERFILE))
     )
     assert "Dockerfile.dev would enter" in findings
-    assert "Dockerfile.dockerignore would enter" not in findings  # *.dockerignore still there
+    assert "api.Dockerfile.dockerignore would enter" not in findings  # *.dockerignore still there
     assert "junit.xml would enter" in findings
 
 
