@@ -391,6 +391,21 @@ PLANTED = (
     "dist/bundle.js",
     "build/output.bin",
     "coverage/lcov.info",
+    # whole-context copies (`COPY . .`) make these reach an image unless ignored too
+    ".envrc",
+    "config/secrets/api_key",
+    "Dockerfile.dev",
+    "docker/api.Dockerfile",
+    # (a Dockerfile.dockerignore beside the Dockerfile replaces .dockerignore: not planted there)
+    "docker/api.Dockerfile.dockerignore",
+    "docker-compose.override.yml",
+    "compose.yaml",
+    "junit.xml",
+    "test-results/results.xml",
+    ".nyc_output/out.json",
+    "logs/debug.log",
+    ".vscode/settings.json",
+    ".idea/workspace.xml",
 )
 # Test and coverage output of Python tools, planted where the context holds Python code.
 PLANTED_PYTHON = (".coverage", "htmlcov/index.html", ".pytest_cache/v/cache/nodeids")
@@ -436,8 +451,12 @@ def dockerignore(context_dir: Path, dockerfile: str = "Dockerfile") -> list[str]
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text("planted by the dockerignore oracle\n", encoding="utf-8")
         included = context_files(root, patterns, dockerfile)
+        # `!.env.production`: a deliberate, reviewed exception for that one path (react's Vite
+        # build reads it); a wildcard negation (`!.env*`) is never one.
+        allowed = {p[1:].lstrip("/") for p in patterns if p.startswith("!")}
+        allowed = {p for p in allowed if not any(c in p for c in "*?[")}
         for rel in planted:
-            if rel in included:
+            if rel in included and rel not in allowed:
                 findings.append(f"{where}: {rel} would enter the build context")
         kept = included & original
         dockerfile_path = context_dir / dockerfile

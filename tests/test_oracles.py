@@ -256,6 +256,18 @@ coverage
 .coverage
 htmlcov
 .pytest_cache
+.envrc
+**/secrets
+**/Dockerfile*
+**/*.Dockerfile
+**/*.dockerignore
+**/*compose*.y*ml
+**/junit*.xml
+test-results
+.nyc_output
+**/*.log
+.vscode
+.idea
 """
 GOOD_DOCKERFILE = """\
 FROM python:3.12-slim-bookworm AS build
@@ -320,6 +332,33 @@ def test_dockerignore_optional_wildcard_source(tmp_path: Path):
     bad = GOOD_DOCKERFILE.replace("COPY requirements.txt ./", "COPY c*.txt ./")
     findings = oracles.dockerignore(make_context(tmp_path / "bad", GOOD_IGNORE, bad))
     assert any("no source is in the build context" in f for f in findings), findings
+
+
+def test_dockerignore_exact_negation_is_a_reviewed_exception(tmp_path: Path):
+    """`!.env.production` lets that one planted file in on purpose (react's Vite build reads it);
+    a wildcard negation, or one file's negation letting in its neighbours, is still caught."""
+    ok = GOOD_IGNORE + "!.env.production\n"
+    assert_no_findings(oracles.dockerignore(make_context(tmp_path / "ok", ok, GOOD_DOCKERFILE)))
+    wild = GOOD_IGNORE + "!.env.*\n"
+    findings = "\n".join(oracles.dockerignore(make_context(tmp_path / "w", wild, GOOD_DOCKERFILE)))
+    assert ".env.production would enter" in findings
+    assert ".env.local would enter" in findings
+    folder = GOOD_IGNORE + "!secrets\n"
+    findings = "\n".join(
+        oracles.dockerignore(make_context(tmp_path / "s", folder, GOOD_DOCKERFILE))
+    )
+    assert "secrets/db_password would enter" in findings
+
+
+def test_dockerignore_finds_dockerfile_sidecars_and_test_output(tmp_path: Path):
+    """A whole-context COPY sends these into the image unless .dockerignore names them."""
+    ignore = GOOD_IGNORE.replace("**/Dockerfile*\n", "").replace("**/junit*.xml\n", "")
+    findings = "\n".join(
+        oracles.dockerignore(make_context(tmp_path / "c", ignore, GOOD_DOCKERFILE))
+    )
+    assert "Dockerfile.dev would enter" in findings
+    assert "api.Dockerfile.dockerignore would enter" not in findings  # *.dockerignore still there
+    assert "junit.xml would enter" in findings
 
 
 def test_dockerignore_missing_file(tmp_path: Path):

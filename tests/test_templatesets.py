@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import oracles
 import pytest
 import yaml
 from typer.testing import CliRunner, Result
@@ -788,6 +789,17 @@ def test_example_set_generates_mirrored_labelled_project(tmp_path: Path) -> None
     services = compose_of(project)["services"]
     assert services["postgres"]["image"] == "registry.acme.test/mirror/library/postgres:17-trixie"
     assert "ports" not in services["worker"]
+
+
+def test_example_worker_copies_its_whole_folder_and_ignores_the_rest(tmp_path: Path) -> None:
+    """The worker image takes its whole build context (a package beside worker/ is importable),
+    so its .dockerignore, through the default set's partials, decides what stays out."""
+    project = tmp_path / "shop"
+    ok(invoke("new", project, "--template", EXAMPLE, "-b", "worker"))
+    dockerfile = (project / "worker" / "Dockerfile").read_text()
+    assert "COPY . .\n" in dockerfile and "PYTHONPATH=/app" in dockerfile
+    assert "COPY worker " not in dockerfile
+    assert oracles.dockerignore(project / "worker") == []
 
 
 # ---------------------------------------------------------------------------------- schema
