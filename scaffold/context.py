@@ -15,9 +15,9 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import TemplateSetError
+from scaffold.images import ImageResolver
 from scaffold.layout import Layout, Service
-from scaffold.policy import ImageResolver
-from scaffold.templateset import TemplateSet
+from scaffold.templatesets.loader import TemplateSet
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)

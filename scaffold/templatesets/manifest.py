@@ -1,0 +1,278 @@
+"""What a template set says: the pydantic models of set.yml and kinds/*/kind.yml.
+
+A set is a folder with `set.yml` (name, version, description, questions, policy, and optionally
+the set it `extends`), `copier.yml` (the copier settings shared by every render), `project/`
+(files rendered once per project), `partials/` and `kinds/<kind>/` (one folder per stack:
+`kind.yml` data plus a `files/` tree rendered once per service of that kind). Everything a stack
+needs is data or a template in its folder, so adding a stack never touches Python.
+
+This module only validates: where a set comes from is scaffold.templatesets.sources, how an
+`extends` chain becomes one folder is .overlay, and loading it all into a TemplateSet is .loader.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scaffold.errors import TemplateSetError
+from scaffold.images import canonical
+
+Category = Literal["frontend", "backend", "database"]
+CATEGORIES: tuple[Category, ...] = ("frontend", "backend", "database")
+NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+_LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HealthCheck(_Strict):
+    test: list[str]
+    interval: str = "10s"
+    timeout: str = "5s"
+    retries: int = 6
+    start_period: str = "20s"
+
+
+class SecretSpec(_Strict):
+    """A random secret generated once into `secrets/<service>_<name>` and mounted as a file."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    env: str | None = Field(default=None, description="variable that receives the file path")
+    client: bool = Field(default=False, description="backends get this secret to connect")
+
+
+class Limits(_Strict):
+    memory: str = "256m"
+    cpus: str = "0.50"
+    pids: int = 128
+
+
+class Kind(_Strict):
+    """One stack, as declared by `kinds/<kind>/kind.yml`."""
+
+    name: str
+    category: Category
+    description: str
+    default_name: str = Field(pattern=NAME_PATTERN)
+    port: int = Field(ge=1, le=65535)
+    publish: bool | None = Field(default=None, description="default: not for databases")
+    images: dict[str, str] = Field(description="role -> image reference the set emits")
+    image: str | None = Field(default=None, description="compose image for non-built kinds")
+    user: str | None = Field(default=None, description="numeric uid:gid for non-built kinds")
+    data_dir: str | None = None
+    scratch: list[str] = Field(default_factory=lambda: ["/tmp"])
+    cap_add: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    secrets: list[SecretSpec] = Field(default_factory=list)
+    command: list[str] | None = None
+    healthcheck: HealthCheck | None = None
+    client: dict[str, str] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+
+    @property
+    def published(self) -> bool:
+        return self.publish if self.publish is not None else self.category != "database"
+
+
+class Question(_Strict):
+    """An extra question a set asks; the answer reaches templates as `answers.<name>`."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="answers.<name> in templates")
+    type: Literal["str", "int", "bool", "choice"] = "str"
+    help: str = Field(default="", description="shown when asking and by `templates show`")
+    default: bool | int | str | None = Field(
+        default=None, description="without a default the answer is required"
+    )
+    choices: list[str] = Field(default_factory=list, description="the options of a choice")
+    pattern: str | None = Field(default=None, description="regular expression a str must match")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"question {self.name!r}: a choice needs 'choices'")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"question {self.name!r}: 'choices' is only for type choice")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"question {self.name!r}: bad pattern: {exc}") from None
+        if self.default is not None:
+            self.coerce(self.default)
+        return self
+
+    def coerce(self, value: Any) -> bool | int | str:
+        """An answer (YAML value or `--answer` text) as this question's type, or ValueError."""
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "y", "on", "1"):
+                return True
+            if text in ("false", "no", "n", "off", "0"):
+                return False
+            raise ValueError(f"expected yes or no, not {value!r}")
+        if self.type == "int":
+            if isinstance(value, bool):
+                raise ValueError(f"expected a whole number, not {value!r}")
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                raise ValueError(f"expected a whole number, not {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError(f"expected text, not {value!r}")
+        text = str(value)
+        if self.type == "choice" and text not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, not {text!r}")
+        if self.pattern is not None and not re.fullmatch(self.pattern, text):
+            raise ValueError(f"{text!r} doesn't match {self.pattern}")
+        return text
+
+    def placeholder(self) -> bool | int | str:
+        """A valid answer for sample renders (`templates validate`)."""
+        if self.default is not None:
+            return self.coerce(self.default)
+        return {"bool": False, "int": 1, "choice": self.choices[0] if self.choices else ""}.get(
+            self.type, "example"
+        )
+
+
+class Policy(_Strict):
+    """Rules every project rendered from the set must follow; checked on the rendered files."""
+
+    allowed_registries: list[str] | None = Field(
+        default=None,
+        description="registries (or registry/path prefixes) every image must come from; "
+        "Docker Hub is docker.io; scratch is exempt; unset: any",
+    )
+    mirror: str | None = Field(
+        default=None,
+        description="registry prefix every image is pulled through, e.g. "
+        "registry.example.test/mirror/ (Docker Hub images keep their library/ path, "
+        "others are prefixed with their registry host)",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="OCI labels every built image must carry in its final stage; values may "
+        "use {{ project }}, {{ service }}, {{ kind }}, {{ answers.<name> }}",
+    )
+    digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="image:tag -> sha256:... ; known images are rendered as image:tag@sha256:...",
+    )
+    require_digests: bool = Field(default=False, description="every image must be pinned by digest")
+
+    @field_validator("allowed_registries")
+    @classmethod
+    def _registries(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        out = []
+        for entry in value:
+            entry = entry.strip().rstrip("/")
+            if not entry or "://" in entry or "@" in entry or ":" in entry.split("/", 1)[-1]:
+                raise ValueError(f"{entry!r} is not a registry host or host/path prefix")
+            out.append(entry)
+        return out
+
+    @field_validator("mirror")
+    @classmethod
+    def _mirror(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        host = value.split("/", 1)[0]
+        if "://" in value or not ("." in host or ":" in host or host == "localhost"):
+            raise ValueError(
+                f"{value!r} must start with a registry host, e.g. registry.example.test/mirror/"
+            )
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _LABEL_KEY.fullmatch(key):
+                raise ValueError(f"label {key!r}: use lowercase reverse-DNS keys")
+        return value
+
+    @field_validator("digests")
+    def _digests(cls, value: dict[str, str]) -> dict[str, str]:
+        for ref, digest in value.items():
+            if not _DIGEST.fullmatch(str(digest)):
+                raise ValueError(f"{ref}: {digest!r} is not a sha256:<64 hex> digest")
+            canonical(ref)  # raises ValueError for a malformed reference
+        return value
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.allowed_registries is not None
+            or self.mirror
+            or self.labels
+            or self.require_digests
+        )
+
+
+class SetManifest(_Strict):
+    """The whole of set.yml."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(description="the set's version; publish it as a git tag too")
+    description: str = ""
+    extends: str | None = Field(
+        default=None,
+        description="parent set: a bundled name, a folder (relative to this set), "
+        "or a git URL with an optional @ref",
+    )
+    remove: list[str] = Field(
+        default_factory=list, description="inherited files or folders to drop, e.g. kinds/mysql"
+    )
+    questions: list[Question] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, value: list[Question]) -> list[Question]:
+        names = [q.name for q in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate question {dupes[0]!r}")
+        return value
+
+
+def read_yaml(path: Path, where: str | None = None) -> object:
+    """A set's YAML file; `where` is how messages name it (default: its path)."""
+    where = where or str(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TemplateSetError(f"can't read {where}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise TemplateSetError(f"{where}{at}: invalid YAML") from None
+
+
+def _first_error(exc: ValidationError, path: Path | str) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}"
+
+
+def parse_manifest(raw: object, where: Path | str) -> SetManifest:
+    if not isinstance(raw, dict):
+        raise TemplateSetError(f"{where}: expected a mapping with name and version")
+    try:
+        return SetManifest.model_validate(raw)
+    except ValidationError as exc:
+        raise TemplateSetError(_first_error(exc, where)) from None
