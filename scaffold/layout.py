@@ -143,9 +143,6 @@ class Layout(_Model):
     def _digests(cls, value: dict[str, str]) -> dict[str, str]:
         return check_digests(value)
 
-    def by_category(self, tset: TemplateSet, category: str) -> list[Service]:
-        return [s for s in self.services if tset.kind(s.kind).category == category]
-
     def to_yaml(self) -> str:
         data = self.model_dump(exclude_defaults=False)
         if self.options == Options():
