@@ -48,7 +48,7 @@ from labutil import lab_env  # noqa: E402
 
 from scaffold import layout as layouts  # noqa: E402
 from scaffold.api import new_project  # noqa: E402
-from scaffold.templateset import load_template_set  # noqa: E402
+from scaffold.templatesets.loader import load_template_set  # noqa: E402
 
 KINDS = ["react", "static", "fastapi", "express", "go"]
 # kind -> (service name in the benchmark project, source file a source-only change edits, the

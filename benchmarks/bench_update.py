@@ -44,7 +44,8 @@ from typing import Any
 from scaffold.api import prepare
 from scaffold.context import build_context
 from scaffold.layout import parse
-from scaffold.templateset import bundled_root, load_template_set
+from scaffold.templatesets.loader import load_template_set
+from scaffold.templatesets.sources import bundled_root
 
 BIN = Path(sys.executable).parent
 DATABASES = ["postgres", "redis", "mysql", "mongodb"]

@@ -13,7 +13,7 @@ from scaffold.render import render
 from scaffold.secretfiles import ensure_secrets
 from scaffold.staging import check_new_target, place_new, staging_dir
 from scaffold.state import State, tree_files, write_state
-from scaffold.templateset import TemplateSet, load_template_set
+from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 
 @dataclass
@@ -33,7 +33,7 @@ def prepare(layout: Layout, *, project: str | None, base: Path) -> tuple[Layout,
     absolute path for a folder, the URL without `@ref` for git). It also records the ref and
     every answer to the set's questions.
     """
-    from scaffold.sources import relative_location
+    from scaffold.templatesets.sources import relative_location
 
     tset = load_template_set(layout.template, layout.template_ref, base=base)
     layout = normalise(layout, tset, project=project)
@@ -121,14 +121,14 @@ def validate_template_set(
     """Render sample layouts of a set and check them: policy, hadolint, `compose config -q`."""
     import tempfile
 
-    from scaffold import policy
+    from scaffold import checkers, policy
     from scaffold.errors import DockergenError
     from scaffold.layout import parse
     from scaffold.render import check_trust
 
     tset = load_template_set(source, ref)
     check_trust(tset, trust)
-    tools = {name: policy.find_tool(name) for name in ("hadolint", "docker-compose")}
+    tools = {name: checkers.find_tool(name) for name in ("hadolint", "docker-compose")}
     skipped = [
         f"{name} not found (next to {Path(__import__('sys').executable).parent} or on PATH): "
         f"{what} skipped"
@@ -160,23 +160,23 @@ def validate_template_set(
             add(name, policy.check_output(dst, tset))
             hadolint = tools["hadolint"]
             for dockerfile in policy._dockerfiles(dst) if hadolint else []:
-                key = policy.file_digest(dockerfile)
+                key = checkers.file_digest(dockerfile)
                 if key in linted:
                     continue
                 linted.add(key)
                 shown = dockerfile.relative_to(dst).as_posix()
-                add(name, policy.hadolint(hadolint, dockerfile, shown))
+                add(name, checkers.hadolint(hadolint, dockerfile, shown))
             compose = tools["docker-compose"]
             for file in policy.COMPOSE_FILES:
                 if compose and (dst / file).is_file():
-                    add(name, policy.compose_config(compose, dst, file, file))
+                    add(name, checkers.compose_config(compose, dst, file, file))
     return ValidateResult(tset, [n for n, _ in samples], findings, skipped)
 
 
 def describe_template_set(tset: TemplateSet) -> list[str]:
     """`templates show`: origin, kinds with their images as rendered, questions, policy."""
-    from scaffold.policy import ImageResolver
-    from scaffold.templateset import CATEGORIES
+    from scaffold.images import ImageResolver
+    from scaffold.templatesets.manifest import CATEGORIES
 
     lines = [f"{tset.name} {tset.version}: {tset.manifest.description}".rstrip(": ")]
     where = "bundled" if tset.bundled else tset.source

@@ -181,8 +181,8 @@ def new(
     from scaffold.api import new_project
     from scaffold.errors import UsageError
     from scaffold.report import new_report
-    from scaffold.sources import rebase
-    from scaffold.templateset import load_template_set
+    from scaffold.templatesets.loader import load_template_set
+    from scaffold.templatesets.sources import rebase
 
     if name is None and layout_file is None:
         raise UsageError(
@@ -229,7 +229,7 @@ def new(
 
             data = interview(tset, target.absolute().name)
             if tset.questions:
-                from scaffold.templateset import ask_answers
+                from scaffold.templatesets.prompts import ask_answers
 
                 answers = ask_answers(tset, answers)
         else:
@@ -247,7 +247,7 @@ def new(
         data["options"] = {**data.get("options", {}), "syntax_line": False}
     digests = None
     if digests_file is not None:
-        from scaffold.policy import load_digests_file
+        from scaffold.images import load_digests_file
 
         digests = load_digests_file(digests_file)
     result = new_project(target, layouts.parse(data), force=force, trust=trust, digests=digests)
@@ -262,7 +262,8 @@ def kinds(
     ] = None,
 ) -> None:
     """List the stacks a template set offers, with category, default port and images."""
-    from scaffold.templateset import CATEGORIES, load_template_set
+    from scaffold.templatesets.loader import load_template_set
+    from scaffold.templatesets.manifest import CATEGORIES
 
     tset = load_template_set(template)
     typer.echo(f"{'KIND':<10} {'CATEGORY':<9} {'PORT':>5}  IMAGES")
@@ -449,7 +450,7 @@ def update(
     elif assignments or answer:
         edit = set_values(assignments, answers=answer or [])
     if digests_file is not None:
-        from scaffold.policy import load_digests_file
+        from scaffold.images import load_digests_file
 
         edit = chain(edit, pin_digests(load_digests_file(digests_file)))
     _run_update(root, edit, dry_run=dry_run, restore=restore, trust=trust)
@@ -547,8 +548,8 @@ TemplateRefOption = Annotated[
 @handled
 def templates_list() -> None:
     """The bundled sets and the sets used lately (from the cache), with their versions."""
-    from scaffold.sources import recent
-    from scaffold.templateset import bundled_names, load_template_set
+    from scaffold.templatesets.loader import load_template_set
+    from scaffold.templatesets.sources import bundled_names, recent
 
     typer.echo("bundled:")
     for set_name in bundled_names():
@@ -576,7 +577,7 @@ def templates_show(
 ) -> None:
     """A set's origin, kinds (images as rendered), questions and policy."""
     from scaffold.api import describe_template_set
-    from scaffold.templateset import load_template_set
+    from scaffold.templatesets.loader import load_template_set
 
     typer.echo("\n".join(describe_template_set(load_template_set(source, template_ref))))
 

@@ -16,9 +16,10 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import TemplateSetError
+from scaffold.images import ImageResolver
 from scaffold.layout import Layout, Service, host_port
-from scaffold.policy import ImageResolver
-from scaffold.templateset import Kind, TemplateSet
+from scaffold.templatesets.loader import TemplateSet
+from scaffold.templatesets.manifest import Kind
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)

@@ -17,10 +17,10 @@ from typing import Any
 
 import yaml
 
-from scaffold import sources
 from scaffold.errors import LayoutError, UsageError
 from scaffold.layout import check_digests, merge_digests, normalise, parse, unique_name
-from scaffold.templateset import TemplateSet
+from scaffold.templatesets import sources
+from scaffold.templatesets.loader import TemplateSet
 
 # An edit of the raw dockergen.yml data, given the set it names and the project directory: returns
 # the new data and services renamed (old -> new).

@@ -10,7 +10,7 @@ from typing import Any
 
 from scaffold.errors import Aborted
 from scaffold.layout import check_name, unique_name
-from scaffold.templateset import TemplateSet
+from scaffold.templatesets.loader import TemplateSet
 
 NONE = "none"
 

@@ -21,7 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scaffold.errors import LayoutError
-from scaffold.templateset import NAME_PATTERN, TemplateSet
+from scaffold.templatesets.loader import TemplateSet
+from scaffold.templatesets.manifest import NAME_PATTERN
 
 LAYOUT_FILE = "dockergen.yml"
 SCHEMA_FILE = "dockergen.schema.json"
@@ -52,7 +53,7 @@ def unique_name(base: str, taken: Iterable[str]) -> str:
 def check_digests(digests: Mapping[str, str]) -> dict[str, str]:
     """A project's digest pins: each key image:tag without a digest, each value sha256:<64 hex>,
     and one digest per image however it is spelled; ValueError names the entry at fault."""
-    from scaffold.policy import canonical_digests
+    from scaffold.images import canonical_digests
 
     seen: dict[str, str] = {}
     for ref, digest in digests.items():
@@ -66,7 +67,7 @@ def check_digests(digests: Mapping[str, str]) -> dict[str, str]:
 def merge_digests(current: Mapping[str, str], pins: Mapping[str, str]) -> dict[str, str]:
     """`current` with `pins` over it. A pin for an image already there, however spelled
     (python:3.13 is docker.io/library/python:3.13), takes that entry's place and spelling."""
-    from scaffold.policy import canonical
+    from scaffold.images import canonical
 
     incoming = {canonical(ref): (ref, digest) for ref, digest in pins.items()}
     merged: dict[str, str] = {}
@@ -172,9 +173,6 @@ class Layout(_Model):
     @classmethod
     def _digests(cls, value: dict[str, str]) -> dict[str, str]:
         return check_digests(value)
-
-    def by_category(self, tset: TemplateSet, category: str) -> list[Service]:
-        return [s for s in self.services if tset.kind(s.kind).category == category]
 
     def to_yaml(self) -> str:
         """dockergen.yml as `new` writes it. A normalised service has no `publish` when it says

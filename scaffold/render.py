@@ -18,7 +18,7 @@ from scaffold.context import build_context
 from scaffold.errors import PolicyError, TemplateSetError
 from scaffold.layout import LAYOUT_FILE, SCHEMA_FILE, Layout
 from scaffold.policy import check_output
-from scaffold.templateset import TemplateSet
+from scaffold.templatesets.loader import TemplateSet
 
 STATE_DIR = ".dockergen"
 TEMPLATE_FILE = "template.json"  # where a non-bundled set came from, commit included
@@ -39,7 +39,7 @@ def _without_git_probes() -> Iterator[None]:
     Each run_copy asks git whether the template is a repository or a bundle (a `git init` and
     more) and, per rendered file, whether the destination's index needs an executable-bit fix.
     Our sources are always plain folders (bundled, or materialised without .git by
-    scaffold.extend) rendered into a fresh staging directory nobody has `git add`ed, so every
+    templatesets.overlay) rendered into a fresh staging directory nobody has `git add`ed, so every
     answer is known: not a repository, nothing to sync. That is about a third of a render.
     If copier's internals move, the probes simply run again.
     """

@@ -32,7 +32,7 @@ from scaffold.layout import LAYOUT_FILE, Layout, load, parse
 from scaffold.merge import SIDECAR_SUFFIX, FileMerge, Outcome, merge_file
 from scaffold.secretfiles import SECRETS_DIR, ensure_secrets
 from scaffold.state import BASE_DIR, STATE_DIR, STATE_FILE, State, read_state, tree_files
-from scaffold.templateset import TemplateSet, load_template_set
+from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 # ------------------------------------------------------------------------- render and plan
 

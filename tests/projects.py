@@ -15,7 +15,8 @@ import pytest
 
 from scaffold import layout as layouts
 from scaffold.api import NewResult, new_project
-from scaffold.templateset import TemplateSet, bundled_root, load_template_set
+from scaffold.templatesets.loader import TemplateSet, load_template_set
+from scaffold.templatesets.sources import bundled_root
 
 
 def default_set() -> TemplateSet:

@@ -389,7 +389,7 @@ def test_new_creates_missing_parent_directories(cwd: Path):
 def test_broken_template_set_is_one_line_and_writes_nothing(cwd: Path):
     import shutil
 
-    from scaffold.templateset import bundled_root
+    from scaffold.templatesets.sources import bundled_root
 
     broken = cwd / "broken-set"
     shutil.copytree(bundled_root() / "default", broken)

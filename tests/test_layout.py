@@ -19,7 +19,8 @@ from projects import default_set, staging_leftovers, tree
 from scaffold import layout as layouts
 from scaffold.api import new_project
 from scaffold.errors import LayoutError
-from scaffold.templateset import Kind, SetManifest, TemplateSet
+from scaffold.templatesets.loader import TemplateSet
+from scaffold.templatesets.manifest import Kind, SetManifest
 
 
 def fake_set() -> TemplateSet:

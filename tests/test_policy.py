@@ -1,5 +1,6 @@
-"""Template set policy (scaffold/policy.py): image rewriting before rendering, and the checks on
-what was rendered: allowed registries, the mirror, required labels, digest pins.
+"""Template set policy: image rewriting before rendering (scaffold/images.py), and the checks on
+what was rendered (scaffold/dockerfile.py, policy.py): allowed registries, the mirror, required
+labels, digest pins.
 
 Each violation is one line on stderr and exit 2, and nothing is written. Sets are built in
 tmp_path and extend the bundled default with a small built kind (`tiny`).
@@ -14,17 +15,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from scaffold import policy
+from scaffold import images
 from scaffold.cli import app
-from scaffold.policy import (
-    canonical,
-    check_output,
-    dockerfile_stages,
-    mirrored,
-    parse_image,
-    unmirrored,
-)
-from scaffold.templateset import load_template_set
+from scaffold.dockerfile import dockerfile_stages
+from scaffold.images import canonical, mirrored, parse_image, unmirrored
+from scaffold.policy import check_output
+from scaffold.templatesets.loader import load_template_set
 
 runner = CliRunner()
 MIRROR = "registry.example.test/mirror/"
@@ -439,4 +435,4 @@ def test_no_policy_no_findings(tmp_path: Path) -> None:
     tset = load_template_set("default")
     (tmp_path / "Dockerfile").write_text("FROM ghcr.io/a/b\n")
     assert check_output(tmp_path, tset) == []
-    assert policy.ImageResolver(tset.policy, {})(PY) == PY
+    assert images.ImageResolver(tset.policy, {})(PY) == PY

@@ -12,8 +12,8 @@ import pytest
 from projects import generate
 from typer.testing import CliRunner, Result
 
+from scaffold.checkers import find_tool
 from scaffold.cli import app
-from scaffold.policy import find_tool
 
 runner = CliRunner()
 

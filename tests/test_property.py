@@ -22,7 +22,7 @@ from projects import assert_no_findings, default_set, generate, tree
 from scaffold import layout as layouts
 from scaffold.api import new_project
 from scaffold.errors import LayoutError
-from scaffold.templateset import NAME_PATTERN
+from scaffold.templatesets.manifest import NAME_PATTERN
 
 KINDS = default_set().kinds
 NAME = re.compile(NAME_PATTERN)

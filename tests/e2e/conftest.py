@@ -36,7 +36,7 @@ from labutil import lab_env  # noqa: E402
 
 from scaffold import layout as layouts  # noqa: E402
 from scaffold.api import new_project  # noqa: E402
-from scaffold.templateset import load_template_set  # noqa: E402
+from scaffold.templatesets.loader import load_template_set  # noqa: E402
 
 REQUIRED = os.environ.get("DOCKERGEN_E2E_REQUIRED", "").strip().lower() not in (
     "",

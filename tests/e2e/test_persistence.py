@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scaffold.templateset import load_template_set
+from scaffold.templatesets.loader import load_template_set
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 from test_layers import scan_saved_image
 
-from scaffold.templateset import load_template_set
+from scaffold.templatesets.loader import load_template_set
 
 if TYPE_CHECKING:
     from conftest import Project, ProjectFactory

@@ -25,15 +25,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from scaffold.errors import TemplateSetError, UsageError
-
-if TYPE_CHECKING:
-    from scaffold.templateset import TemplateSet
 
 SourceKind = Literal["bundled", "path", "git"]
 RECENT_FILE = "recent.json"
@@ -62,6 +59,19 @@ class Source:
 class Fetched:
     root: Path
     commit: str | None = None
+
+
+def bundled_root() -> Path:
+    """Bundled sets: inside the wheel as scaffold/templates, or ../templates in a checkout."""
+    package = Path(__file__).resolve().parent.parent  # scaffold/
+    for candidate in (package / "templates", package.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise TemplateSetError("the bundled template sets are missing from this installation")
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.name for p in bundled_root().iterdir() if (p / "set.yml").is_file())
 
 
 def cache_dir() -> Path:
@@ -151,8 +161,6 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
 
     Relative paths come from the command line (cwd) or from dockergen.yml (the project).
     """
-    from scaffold.templateset import bundled_names
-
     text = text.strip()
     if not text:
         raise UsageError("the template source is empty")
@@ -202,8 +210,6 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
 def fetch(source: Source) -> Fetched:
     """The folder holding `source`'s files (for git: a cached detached checkout)."""
     if source.kind == "bundled":
-        from scaffold.templateset import bundled_root
-
         return Fetched(bundled_root() / source.location)
     if source.kind == "path":
         root = Path(source.location)
@@ -359,10 +365,11 @@ def recent() -> list[dict[str, Any]]:
     return [e for e in data if isinstance(e, dict) and isinstance(e.get("source"), str)]
 
 
-def remember(tset: TemplateSet) -> None:
-    """Put a non-bundled set at the top of the recently used list (best effort)."""
-    entry = {**tset.identity(), "used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    entries = [e for e in recent() if (e.get("source"), e.get("ref")) != (tset.source, tset.ref)]
+def remember(identity: Mapping[str, str | None]) -> None:
+    """Put a non-bundled set's identity first in the recently used list (best effort)."""
+    entry = {**identity, "used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    key = (identity["source"], identity["ref"])
+    entries = [e for e in recent() if (e.get("source"), e.get("ref")) != key]
     entries.insert(0, entry)
     path = _recent_path()
     try:
@@ -372,14 +379,3 @@ def remember(tset: TemplateSet) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
-
-
-def load_set(source: str, ref: str | None = None) -> TemplateSet:
-    """Load a set given (source, ref), as recorded in dockergen.yml (template, template_ref).
-
-    The entry point for `dockergen update --template-ref REF`: load the new version with the
-    project's `template` and the new ref, then record `template_ref` in the layout.
-    """
-    from scaffold.templateset import load_template_set
-
-    return load_template_set(source, ref)

@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 
 from scaffold.errors import TemplateSetError
-from scaffold.sources import Fetched, Source, cache_dir, fetch, parse
-from scaffold.templateset import Origin, parse_manifest, read_yaml
+from scaffold.templatesets.manifest import parse_manifest, read_yaml
+from scaffold.templatesets.sources import Fetched, Source, cache_dir, fetch, parse
 
 Files = dict[str, tuple[bytes, int]]  # relative POSIX path -> (content, mode)
 
@@ -48,6 +48,24 @@ COPIER_LISTS = (
 )
 MAX_DEPTH = 8
 MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One level of a set's `extends` chain, as resolved."""
+
+    name: str
+    version: str
+    source: str
+    kind: str  # bundled | path | git
+    ref: str | None = None
+    commit: str | None = None
+
+    def describe(self) -> str:
+        where = self.source if self.kind != "bundled" else "bundled"
+        at = f" @ {self.ref}" if self.ref else ""
+        commit = f" ({self.commit[:12]})" if self.commit else ""
+        return f"{self.name} {self.version} [{where}{at}{commit}]"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Template sets: where a set lives and what its manifest says.
+"""What a template set says: the pydantic models of set.yml and kinds/*/kind.yml.
 
 A set is a folder with `set.yml` (name, version, description, questions, policy, and optionally
 the set it `extends`), `copier.yml` (the copier settings shared by every render), `project/`
@@ -6,34 +6,26 @@ the set it `extends`), `copier.yml` (the copier settings shared by every render)
 `kind.yml` data plus a `files/` tree rendered once per service of that kind). Everything a stack
 needs is data or a template in its folder, so adding a stack never touches Python.
 
-Loading a set is three steps, each in its own module:
-  scaffold.sources  where it comes from: bundled name, local folder, or git URL at a ref;
-  scaffold.extend   what it is made of: the `extends` chain laid out as one plain folder;
-  this module       what it says: the validated manifest and stack catalog (a TemplateSet).
+This module only validates: where a set comes from is scaffold.templatesets.sources, how an
+`extends` chain becomes one folder is .overlay, and loading it all into a TemplateSet is .loader.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import posixpath
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from scaffold.errors import LayoutError, TemplateSetError
+from scaffold.errors import TemplateSetError
+from scaffold.images import canonical
 
 Category = Literal["frontend", "backend", "database"]
 CATEGORIES: tuple[Category, ...] = ("frontend", "backend", "database")
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
-SET_SCHEMA_FILE = "set.schema.json"
-# copier.yml settings that make a render run code: only for trusted sets.
-CODE_SETTINGS = ("_tasks", "_migrations", "_jinja_extensions")
 _LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -289,10 +281,7 @@ class Policy(_Strict):
         return value
 
     @field_validator("digests")
-    @classmethod
     def _digests(cls, value: dict[str, str]) -> dict[str, str]:
-        from scaffold.policy import canonical
-
         for ref, digest in value.items():
             if not _DIGEST.fullmatch(str(digest)):
                 raise ValueError(f"{ref}: {digest!r} is not a sha256:<64 hex> digest")
@@ -336,137 +325,6 @@ class SetManifest(_Strict):
         return value
 
 
-@dataclass(frozen=True)
-class Origin:
-    """One level of a set's `extends` chain, as resolved."""
-
-    name: str
-    version: str
-    source: str
-    kind: str  # bundled | path | git
-    ref: str | None = None
-    commit: str | None = None
-
-    def describe(self) -> str:
-        where = self.source if self.kind != "bundled" else "bundled"
-        at = f" @ {self.ref}" if self.ref else ""
-        commit = f" ({self.commit[:12]})" if self.commit else ""
-        return f"{self.name} {self.version} [{where}{at}{commit}]"
-
-
-@dataclass(frozen=True)
-class TemplateSet:
-    """A loaded set: its manifest, root folder and stack catalog, and where it came from."""
-
-    manifest: SetManifest
-    root: Path
-    kinds: dict[str, Kind]
-    source: str
-    ref: str | None = None
-    commit: str | None = None
-    lineage: tuple[Origin, ...] = ()
-    bundled: bool = False
-    code: tuple[str, ...] = ()
-    digests: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name
-
-    @property
-    def version(self) -> str:
-        return self.manifest.version
-
-    def identity(self) -> dict[str, str | None]:
-        """Where the set came from and which version: recorded in template.json and recent.json."""
-        return {
-            "source": self.source,
-            "ref": self.ref,
-            "commit": self.commit,
-            "name": self.name,
-            "version": self.version,
-        }
-
-    @property
-    def policy(self) -> Policy:
-        return self.manifest.policy
-
-    @property
-    def questions(self) -> list[Question]:
-        return self.manifest.questions
-
-    @property
-    def needs_trust(self) -> bool:
-        """Sets from a path or URL whose copier.yml (inherited or not) runs code."""
-        return bool(self.code) and not self.bundled
-
-    def kind(self, name: str) -> Kind:
-        try:
-            return self.kinds[name]
-        except KeyError:
-            raise TemplateSetError(
-                f"unknown kind {name!r}; valid kinds: {', '.join(sorted(self.kinds))}"
-            ) from None
-
-    def builds(self, kind: str) -> bool:
-        """A kind builds an image when its folder ships a files/ tree with a Dockerfile."""
-        return (self.root / "kinds" / kind / "files" / "Dockerfile.jinja").is_file()
-
-    def kinds_in(self, category: Category) -> list[Kind]:
-        return [k for k in self.kinds.values() if k.category == category]
-
-    def with_digests(self, extra: Mapping[str, str]) -> TemplateSet:
-        """The same set with more image digests (a project's `digests`); `extra` wins."""
-        from scaffold.policy import canonical_digests
-
-        try:
-            merged = {**self.digests, **canonical_digests(extra)}
-        except ValueError as exc:
-            raise TemplateSetError(f"digests: {exc}") from None
-        return replace(self, digests=merged)
-
-    def resolve_answers(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Every question's answer: given ones checked and typed, the rest from defaults."""
-        given = dict(given or {})
-        known = {q.name: q for q in self.questions}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            asks = ", ".join(known) if known else "no questions"
-            raise LayoutError(
-                f"answers: {unknown[0]!r} is not a question of template set {self.name!r} "
-                f"(it asks: {asks})"
-            )
-        out: dict[str, Any] = {}
-        for q in self.questions:
-            if q.name in given:
-                try:
-                    out[q.name] = q.coerce(given[q.name])
-                except ValueError as exc:
-                    raise LayoutError(f"answers.{q.name}: {exc}") from None
-            elif q.default is not None:
-                out[q.name] = q.coerce(q.default)
-            else:
-                raise LayoutError(
-                    f"answers.{q.name}: template set {self.name!r} needs an answer"
-                    + (f" ({q.help})" if q.help else ""),
-                    hint=f"pass --answer {q.name}=VALUE",
-                )
-        return out
-
-
-def bundled_root() -> Path:
-    """Bundled sets: inside the wheel as scaffold/templates, or ../templates in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise TemplateSetError("the bundled template sets are missing from this installation")
-
-
-def bundled_names() -> list[str]:
-    return sorted(p.name for p in bundled_root().iterdir() if (p / "set.yml").is_file())
-
-
 def read_yaml(path: Path, where: str | None = None) -> object:
     """A set's YAML file; `where` is how messages name it (default: its path)."""
     where = where or str(path)
@@ -494,190 +352,3 @@ def parse_manifest(raw: object, where: Path | str) -> SetManifest:
         return SetManifest.model_validate(raw)
     except ValidationError as exc:
         raise TemplateSetError(_first_error(exc, where)) from None
-
-
-def resolve_source(source: str | None) -> Path:
-    """Turn a set name or a local path into the folder it names (no git, no `extends`)."""
-    from scaffold import sources
-
-    src = sources.parse(source or "default")
-    if src.kind == "git":
-        raise TemplateSetError(f"{source}: a git source has no local folder; load it instead")
-    return Path(src.location) if src.kind == "path" else bundled_root() / src.location
-
-
-@functools.cache
-def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], tuple[str, ...]]:
-    """Manifest, catalog and code-running copier settings of one plain set folder.
-
-    Cached per folder: bundled folders don't change while we run, and every other set is read
-    from a folder named by the hash of its content (scaffold.extend).
-    """
-    from scaffold.extend import read_copier_config
-
-    manifest = parse_manifest(read_yaml(root / "set.yml"), f"{display}/set.yml")
-    kinds: dict[str, Kind] = {}
-    for kind_file in sorted((root / "kinds").glob("*/kind.yml")):
-        where = f"{display}/kinds/{kind_file.parent.name}/kind.yml"
-        data = read_yaml(kind_file)
-        if not isinstance(data, dict):
-            raise TemplateSetError(f"{where}: expected a mapping")
-        try:
-            kinds[kind_file.parent.name] = Kind.model_validate(
-                {**data, "name": kind_file.parent.name}
-            )
-        except ValidationError as exc:
-            raise TemplateSetError(_first_error(exc, where)) from None
-    if not kinds:
-        raise TemplateSetError(f"{display}: the set declares no kinds (kinds/*/kind.yml)")
-    config = read_copier_config(root, display)
-    subdir = "".join(str(config.get("_subdirectory", "")).split())
-    if subdir != "{{dg_subdir}}":
-        raise TemplateSetError(
-            f'{display}/copier.yml: _subdirectory must be "{{{{ dg_subdir }}}}" '
-            "(dockergen renders project/ and kinds/<kind>/files/ through it)"
-        )
-    code = tuple(key for key in CODE_SETTINGS if config.get(key))
-    return manifest, kinds, code
-
-
-def load_template_set(
-    source: str | None = None, ref: str | None = None, *, base: Path | None = None
-) -> TemplateSet:
-    """Load a set by bundled name, local path or git URL (default: the bundled `default`).
-
-    `ref` (a tag, branch or commit) picks the version of a git source; `URL@REF` works too.
-    A relative path is taken from `base` (the project, for dockergen.yml; default: cwd).
-    A set that `extends` another is returned as one merged folder with its whole lineage.
-    """
-    from scaffold import extend, sources
-    from scaffold.policy import canonical_digests
-
-    src = sources.parse(source or "default", ref, base=base)
-    resolved = extend.resolve(src)
-    top = resolved.lineage[0]
-    display = top.source if src.kind != "bundled" else f"templates/{src.location}"
-    manifest, kinds, code = _load_root(resolved.root, display)
-    try:
-        digests = canonical_digests(manifest.policy.digests)
-    except ValueError as exc:  # pragma: no cover - the manifest validator checked them
-        raise TemplateSetError(f"{display}/set.yml: policy.digests: {exc}") from None
-    tset = TemplateSet(
-        manifest=manifest,
-        root=resolved.root,
-        kinds=kinds,
-        source=src.location,
-        ref=src.ref,
-        commit=top.commit,
-        lineage=resolved.lineage,
-        bundled=src.kind == "bundled",
-        code=code,
-        digests=digests,
-    )
-    if src.kind != "bundled":
-        sources.remember(tset)
-    return tset
-
-
-def ask_answers(tset: TemplateSet, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Ask (in a terminal) the set's questions that `given` doesn't answer yet."""
-    import questionary
-
-    from scaffold.errors import Aborted
-
-    answers = dict(given)
-    for q in tset.questions:
-        if q.name in answers:
-            continue
-        label = f"{q.help or q.name}:"
-        default = q.default
-        if q.type == "bool":
-            prompt = questionary.confirm(label, default=bool(default))
-        elif q.type == "choice":
-            prompt = questionary.select(label, choices=q.choices, default=default)
-        else:
-
-            def valid(text: str, q: Question = q) -> bool | str:
-                try:
-                    q.coerce(text)
-                except ValueError as exc:
-                    return str(exc)
-                return True
-
-            prompt = questionary.text(
-                label, default="" if default is None else str(default), validate=valid
-            )
-        try:
-            answers[q.name] = q.coerce(prompt.unsafe_ask())
-        except KeyboardInterrupt:
-            raise Aborted("interrupted; nothing was written") from None
-    return answers
-
-
-# ----------------------------------------------------------------------------- JSON Schema
-
-
-def _partial(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an object schema for deep-merged files: no field is required in mappings.
-
-    Mappings merge key by key, so a child set's kind.yml may give any subset of fields; list
-    items are replaced whole, so they keep their required fields (referenced, not copied).
-    """
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        return _partial(defs[name], defs)
-    out = dict(schema)
-    out.pop("required", None)
-    if "properties" in out:
-        out["properties"] = {k: _partial(v, defs) for k, v in out["properties"].items()}
-    if "anyOf" in out:
-        out["anyOf"] = [_partial(v, defs) for v in out["anyOf"]]
-    return out
-
-
-def set_json_schema() -> dict[str, Any]:
-    """JSON Schema for set.yml and kinds/*/kind.yml (scaffold/schema/set.schema.json).
-
-    The root matches either file; `$defs.SetManifest` and `$defs.KindFile` name each one. A
-    kind.yml needs all its required fields once merged with the parent set's (checked at load).
-    """
-    from pydantic.json_schema import models_json_schema
-
-    _, top = models_json_schema(
-        [(SetManifest, "validation"), (Kind, "validation")], ref_template="#/$defs/{model}"
-    )
-    defs: dict[str, Any] = top["$defs"]
-    kind_file = _partial(defs["Kind"], defs)
-    kind_file["properties"].pop("name")
-    kind_file["title"] = "kind.yml"
-    kind_file["description"] = (
-        "One stack (kinds/<kind>/kind.yml); the folder name is the kind's name. Required in a "
-        "set's own kinds: category, description, default_name, port, images."
-    )
-    defs["KindFile"] = kind_file
-    defs.pop("Kind")
-    return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "title": "dockergen template set (set.yml, kinds/*/kind.yml)",
-        "anyOf": [{"$ref": "#/$defs/SetManifest"}, {"$ref": "#/$defs/KindFile"}],
-        "$defs": dict(sorted(defs.items())),
-    }
-
-
-def set_schema_path() -> Path:
-    return Path(__file__).resolve().parent / "schema" / SET_SCHEMA_FILE
-
-
-def set_schema_text() -> str:
-    return json.dumps(set_json_schema(), indent=2) + "\n"
-
-
-def write_set_schema() -> Path:
-    """Regenerate scaffold/schema/set.schema.json (tests fail while it is stale)."""
-    path = set_schema_path()
-    path.write_text(set_schema_text(), encoding="utf-8")
-    return path
-
-
-if __name__ == "__main__":  # python -m scaffold.templateset: regenerate the set schema
-    print(write_set_schema())
