@@ -190,6 +190,9 @@ def _with_categories(
     """Each kind's category checked against set.yml's `categories`, and its `publish` filled
     from the category's default; `defaults` checked against the catalog."""
     declared = manifest.categories
+    problem = manifest.relation_error()
+    if problem:
+        raise TemplateSetError(f"{display}/set.yml: categories: {problem}")
     out: dict[str, Kind] = {}
     for name, kind in kinds.items():
         if kind.category not in declared:

@@ -382,22 +382,27 @@ class SetManifest(_Strict):
 
     @field_validator("categories")
     @classmethod
-    def _relations(cls, value: dict[str, CategorySpec]) -> dict[str, CategorySpec]:
-        for name, spec in value.items():
+    def _category_names(cls, value: dict[str, CategorySpec]) -> dict[str, CategorySpec]:
+        for name in value:
             if not re.fullmatch(r"^[a-z][a-z0-9_-]*$", name):
                 raise ValueError(f"category {name!r}: use lowercase letters, digits, '-' and '_'")
-            for relation in ("connects", "proxies"):
+        return value
+
+    def relation_error(self) -> str | None:
+        """What is wrong with the categories' relations, once merged with a parent set's (a
+        child set may name its parent's categories): None when nothing is."""
+        value = self.categories
+        for name, spec in value.items():
+            for relation, verb in (("connects", "connect"), ("proxies", "proxy")):
                 for other in getattr(spec, relation):
                     if other not in value:
-                        raise ValueError(
+                        return (
                             f"{name}.{relation}: {other!r} is not a category of the set "
                             f"(its categories: {', '.join(value)})"
                         )
                     if other == name:
-                        raise ValueError(
-                            f"{name}.{relation}: a category can't {relation[:-1]} to itself"
-                        )
-        return value
+                        return f"{name}.{relation}: a category can't {verb} to itself"
+        return None
 
     @field_validator("questions")
     @classmethod
