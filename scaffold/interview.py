@@ -6,6 +6,7 @@ anywhere raises Aborted before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scaffold.errors import Aborted
@@ -23,7 +24,7 @@ def _ask(question: Any) -> Any:
     return answer
 
 
-def _name_validator(taken: set[str]):
+def _name_validator(taken: set[str]) -> Callable[[str], bool | str]:
     def validate(text: str) -> bool | str:
         try:
             check_name(text, "service")
@@ -39,7 +40,7 @@ def _port_validator(text: str) -> bool | str:
     return True if ok else "a port is 1 to 65535"
 
 
-def _free_port_validator(taken: set[int]):
+def _free_port_validator(taken: set[int]) -> Callable[[str], bool | str]:
     def validate(text: str) -> bool | str:
         valid = _port_validator(text)
         if valid is True and int(text) in taken:
@@ -130,11 +131,11 @@ def interview(
                 )
                 if kind == "done":
                     break
-                default = suggestion["name"] if suggestion and suggestion["kind"] == kind else None
+                named = suggestion["name"] if suggestion and suggestion["kind"] == kind else None
                 name = _ask(
                     questionary.text(
                         f"  {category} service name:",
-                        default=unique_name(default or tset.kind(kind).default_name, taken),
+                        default=unique_name(named or tset.kind(kind).default_name, taken),
                         validate=_name_validator(taken),
                     )
                 )
@@ -168,13 +169,13 @@ def interview(
         kind = tset.kind(svc["kind"])
         if not kind.published:
             continue
-        default = prev.get(svc["name"], {}).get("port") or kind.port
-        while default in used_ports and "publish" not in svc:
-            default += 1
+        at: int = prev.get(svc["name"], {}).get("port") or kind.port
+        while at in used_ports and "publish" not in svc:
+            at += 1
         port = _ask(
             questionary.text(
                 f"  port for {svc['name']} ({svc['kind']}):",
-                default=str(default),
+                default=str(at),
                 validate=_port_validator if "publish" in svc else _free_port_validator(used_ports),
             )
         )

@@ -313,7 +313,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 port=svc.port,
                 publish=published_on,
                 build=build,
-                images=tuple(Image(role, image(ref)) for role, ref in kind.images.items()),
+                images=tuple(Image(role, image(ref) or ref) for role, ref in kind.images.items()),
                 image=image(kind.image),
                 user=kind.user,
                 data_dir=kind.data_dir,
