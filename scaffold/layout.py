@@ -465,7 +465,10 @@ def defaults_layout(tset: TemplateSet) -> dict[str, Any]:
     """The layout of `new --defaults`: the set's `defaults`, in its category order."""
     if not tset.manifest.defaults:
         raise LayoutError(f"template set {tset.name!r} declares no defaults (set.yml `defaults:`)")
-    return from_choices([(None, spec) for spec in tset.manifest.defaults], tset)
+    try:
+        return from_choices([(None, spec) for spec in tset.manifest.defaults], tset)
+    except LayoutError as exc:
+        raise LayoutError(f"template set {tset.name!r}: set.yml defaults: {exc.message}") from None
 
 
 if __name__ == "__main__":  # python -m scaffold.layout: regenerate the dockergen.yml schema

@@ -188,7 +188,8 @@ def _with_categories(
     manifest: SetManifest, kinds: dict[str, Kind], display: str
 ) -> dict[str, Kind]:
     """Each kind's category checked against set.yml's `categories`, and its `publish` filled
-    from the category's default; `defaults` checked against the catalog."""
+    from the category's default. (`defaults` is checked when used: a set that removes an
+    inherited kind still loads, and only `new --defaults` says its defaults name it.)"""
     declared = manifest.categories
     problem = manifest.relation_error()
     if problem:
@@ -205,13 +206,6 @@ def _with_categories(
         if publish is None:
             publish = declared[kind.category].publishes
         out[name] = kind.model_copy(update={"publish": publish})
-    for spec in manifest.defaults:
-        kind_name = spec.partition(":")[0].strip()
-        if kind_name not in out:
-            raise TemplateSetError(
-                f"{display}/set.yml: defaults: unknown kind {kind_name!r}; "
-                f"valid kinds: {', '.join(sorted(out))}"
-            )
     return out
 
 
