@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scaffold.errors import TemplateSetError
 from scaffold.plan import Connection, Project, Secret, Service
+
+# The context's own names: a category's `group` (its list of services) can't take one of them.
+RESERVED = frozenset(
+    {"q", "dq", "project", "options", "template_set", "answers", "dockergen", "policy"}
+    | {"services", "networks", "built", "secrets", "volumes", "svc"}
+)
 
 
 def quote(value: Any) -> str:
@@ -99,6 +106,12 @@ def build_context(plan: Project) -> dict[str, Any]:
     for svc, planned in zip(services, plan.services, strict=True):
         svc["upstreams"] = [by_name[name] for name in planned.upstreams]
     groups = {group: [by_name[name] for name in names] for group, names in plan.groups.items()}
+    clash = sorted(RESERVED & set(groups))
+    if clash:
+        raise TemplateSetError(
+            f"template set {plan.template_set.name!r}: set.yml categories: the group "
+            f"{clash[0]!r} is a name of the template context; give the category another `group`"
+        )
     ref = plan.template_set
     return {
         "q": quote,

@@ -344,3 +344,22 @@ def test_update_with_an_edit_loads_the_set_once(
     result = update_project(project, edit)
     assert not result.conflicts
     assert resolves == [str(broker_set.resolve())]
+
+
+def test_a_group_may_not_take_a_name_of_the_context(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    root.mkdir()
+    (root / "set.yml").write_text(
+        "name: team\nversion: 1.0.0\nextends: default\ncategories: {database: {group: secrets}}\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        new_project(
+            tmp_path / "shop",
+            layouts.parse(
+                {"services": [{"name": "db", "kind": "postgres"}], "template": str(root)}
+            ),
+        )
+    assert info.value.line() == (
+        "template set 'team': set.yml categories: the group 'secrets' is a name of the template "
+        "context; give the category another `group`"
+    )
