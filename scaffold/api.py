@@ -13,7 +13,7 @@ from scaffold.secretfiles import ensure_secrets
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 if TYPE_CHECKING:
-    from scaffold.edits import LayoutEdit
+    from scaffold.edits import LayoutEdit as LayoutEdit  # for the CLI's type hints
     from scaffold.update import DriftResult, UpdateResult
     from scaffold.verify import VerifyResult
 
@@ -251,9 +251,10 @@ def validate_template_set(
             ensure_secrets(plan.secrets, dst)
             add(name, policy.check_output(dst, tset))
             hadolint = tools["hadolint"]
-            for dockerfile in policy._dockerfiles(dst) if hadolint else []:
+            dockerfiles = policy._dockerfiles(dst) if hadolint is not None else []
+            for dockerfile in dockerfiles:
                 key = checkers.file_digest(dockerfile)
-                if key in linted:
+                if hadolint is None or key in linted:
                     continue
                 linted.add(key)
                 shown = dockerfile.relative_to(dst).as_posix()

@@ -169,7 +169,9 @@ def new(
     """Create a new project: ask about its services, or take them from flags or a layout file."""
     from scaffold.api import NewRequest, create_project, new_report
 
-    choices = [("frontend", frontend)] if frontend not in (None, "none") else []
+    choices: list[tuple[str | None, str]] = []
+    if frontend is not None and frontend != "none":
+        choices.append(("frontend", frontend))
     choices += [("backend", spec) for spec in backend or []]
     choices += [("database", spec) for spec in database or []]
     choices += [(None, spec) for spec in service or []]
