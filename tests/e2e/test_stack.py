@@ -35,9 +35,9 @@ def bring_up(project) -> Any:
     a shared engine overwrite within a minute. The stream can lag `up` by seconds, so it is read
     until every service's first healthy event arrived (bounded)."""
     label = f"label=com.docker.compose.project={project.name}"
+    command = ["docker", "events", "--filter", "type=container", "--filter", label]
     recorder = subprocess.Popen(
-        ["docker", "events", "--filter", "type=container", "--filter", label]
-        + ["--format", "{{json .}}"],
+        [*command, "--format", "{{json .}}"],
         env=project.lab.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
