@@ -130,7 +130,9 @@ def build_context(plan: Project) -> dict[str, Any]:
         "policy": dict(plan.policy),
         "services": services,
         **groups,
-        "networks": list(plan.networks),
+        "networks": [
+            {"name": n.name, "internal": n.internal, "owner": n.owner} for n in plan.networks
+        ],
         "built": [svc for svc in services if svc["build"]],
         "secrets": [_secret(s) for s in plan.secrets],
         "volumes": [v.name for v in plan.volumes],

@@ -30,7 +30,22 @@ from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import Kind
 
 EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
-DATA_NETWORK = "data"  # internal: no route out; services of `internal` categories only live here
+DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
+
+
+def data_network(service: str) -> str:
+    """The internal network of one database (`db-net`): it and the services that use it only,
+    so a backend can't even reach a database it doesn't use."""
+    return f"{service}{DATA_NETWORK_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network the compose file declares: `edge`, or one internal network per database."""
+
+    name: str
+    internal: bool
+    owner: str | None = None  # the internal service it was made for
 
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
@@ -144,7 +159,7 @@ class Project:
     answers: Mapping[str, Any]
     services: tuple[Service, ...]
     groups: Mapping[str, tuple[str, ...]]  # template variable (`databases`) -> service names
-    networks: tuple[str, ...]  # declared networks, edge first
+    networks: tuple[Network, ...]  # declared networks, edge first
     policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
 
     @property
@@ -301,9 +316,10 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
             ),
         }
         build = tset.builds(svc.kind)
-        networks = [DATA_NETWORK] if internal[svc.name] else [EDGE_NETWORK]
-        if not internal[svc.name] and any(internal[n] for n in connects):
-            networks.append(DATA_NETWORK)
+        if internal[svc.name]:
+            networks = [data_network(svc.name)]
+        else:
+            networks = [EDGE_NETWORK] + [data_network(n) for n in connects if internal[n]]
         services.append(
             Service(
                 name=svc.name,
@@ -343,8 +359,12 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         spec.group or f"{name}s": tuple(s.name for s in services if s.category == name)
         for name, spec in tset.categories.items()
     }
-    declared = [EDGE_NETWORK] if not all(internal.values()) else []
-    declared += [DATA_NETWORK] if any(internal.values()) else []
+    declared = [Network(EDGE_NETWORK, internal=False)] if not all(internal.values()) else []
+    declared += [
+        Network(data_network(s.name), internal=True, owner=s.name)
+        for s in services
+        if internal[s.name]
+    ]
     return Project(
         name=layout.project,
         layout=layout,

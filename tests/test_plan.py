@@ -14,7 +14,7 @@ from scaffold import layout as layouts
 from scaffold.api import NewRequest, create_project, new_project
 from scaffold.cli import app
 from scaffold.errors import LayoutError, TemplateSetError
-from scaffold.plan import DATA_NETWORK, EDGE_NETWORK, build_plan
+from scaffold.plan import EDGE_NETWORK, Network, build_plan, data_network
 from scaffold.templatesets import overlay
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
@@ -65,10 +65,10 @@ def test_plan_of_the_default_layout() -> None:
     assert [s.id for s in api.client_secrets] == ["db_password"]
     assert (web.networks, api.networks, db.networks) == (
         (EDGE_NETWORK,),
-        (EDGE_NETWORK, DATA_NETWORK),
-        (DATA_NETWORK,),
+        (EDGE_NETWORK, "db-net"),
+        ("db-net",),
     )
-    assert plan.networks == (EDGE_NETWORK, DATA_NETWORK)
+    assert plan.networks == (Network(EDGE_NETWORK, False), Network("db-net", True, "db"))
     assert db.publish is None and web.publish == web.port
     assert [s.file for s in plan.secrets] == ["secrets/db_password"]
     assert [v.name for v in plan.volumes] == ["db-data"]
@@ -85,8 +85,11 @@ def test_a_backend_gets_only_the_databases_it_uses() -> None:
     assert api.environment["DATABASES"] == "db"
     assert not any(key.startswith("CACHE_") for key in api.environment)
     assert [s.id for s in api.client_secrets] == ["db_password"]
+    # and only its network: it can't even reach `cache`
+    assert api.networks == (EDGE_NETWORK, data_network("db"))
     # no `uses`: every database, as before
     assert [c.service for c in node.connections] == ["db", "cache"]
+    assert node.networks == (EDGE_NETWORK, "db-net", "cache-net")
     assert node.environment["DATABASES"] == "db,cache"
 
 
@@ -165,7 +168,10 @@ def test_uses_narrows_the_rendered_compose_file(tmp_path: Path) -> None:
     assert api["secrets"] == ["db_password"]
     assert node["secrets"] == ["db_password", "cache_password"]
     assert "CACHE_HOST" not in api["environment"] and "CACHE_HOST" in node["environment"]
-    assert api["networks"] == ["edge", "data"]
+    assert api["networks"] == ["edge", "db-net"]  # it can't reach cache at all
+    assert node["networks"] == ["edge", "db-net", "cache-net"]
+    networks = compose_of(tmp_path / "shop")["networks"]
+    assert networks["db-net"]["internal"] is True and networks["cache-net"]["internal"] is True
 
 
 def test_update_set_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,8 +258,8 @@ def test_a_set_adds_a_category_with_no_python_change(broker_set: Path, tmp_path:
     assert list(services["api"]["depends_on"]) == ["mq"]
     assert services["api"]["environment"]["MQ_HOST"] == "mq"
     assert services["api"]["environment"]["DATABASES"] == "mq"
-    assert services["mq"]["networks"] == ["data"] and "ports" not in services["mq"]
-    assert services["api"]["networks"] == ["edge", "data"]
+    assert services["mq"]["networks"] == ["mq-net"] and "ports" not in services["mq"]
+    assert services["api"]["networks"] == ["edge", "mq-net"]
 
 
 def test_the_service_flag_takes_a_kind_of_any_category(broker_set: Path, tmp_path: Path) -> None:
