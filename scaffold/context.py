@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined
@@ -34,6 +35,44 @@ def dq(value: Any) -> str:
     """A value as a double-quoted Dockerfile word (LABEL/ENV): no expansion, no line break."""
     text = " ".join(str(value).splitlines())
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def json_merge(documents: Sequence[str]) -> str:
+    """JSON object documents merged into one, written as npm writes package.json and
+    package-lock.json (2-space indent, final newline) (`json_merge` in templates).
+
+    Why: a backend's manifest and lockfile are its own base plus one fragment per database
+    client it includes. Objects merge key by key, recursively; an object that gains keys from a
+    later document is re-sorted, as npm keeps dependencies and lockfile packages; a key that two
+    documents give different values is an error, so a fragment can add but never change.
+    """
+    merged: dict[str, Any] = {}
+    for index, text in enumerate(documents):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateSetError(f"json_merge: document {index + 1}: {exc}") from None
+        if not isinstance(document, dict):
+            raise TemplateSetError(f"json_merge: document {index + 1} is not a JSON object")
+        merged = _merge_objects(merged, document, "")
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+
+
+def _merge_objects(base: dict[str, Any], extra: dict[str, Any], where: str) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        path = f"{where}.{key}" if where else key
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merge_objects(out[key], value, path)
+        elif out[key] != value:
+            raise TemplateSetError(
+                f"json_merge: {path}: {json.dumps(out[key])} and {json.dumps(value)} conflict"
+            )
+    if base and any(key not in base for key in extra):
+        out = dict(sorted(out.items()))
+    return out
 
 
 def env_prefix(name: str) -> str:
@@ -164,6 +203,16 @@ def connection_env(db: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def client_dir(tset: TemplateSet, db_kind: str, language: str | None) -> str | None:
+    """The set-relative folder of a database kind's client parts for a backend's language
+    (`kinds/<db>/clients/<language>`), which the backend's templates include; None when the
+    set ships none (the backend then only checks that the port accepts connections)."""
+    if language is None:
+        return None
+    folder = f"kinds/{db_kind}/clients/{language}"
+    return folder if (tset.root / folder).is_dir() else None
+
+
 def dockergen_readme() -> str | None:
     """Where dockergen's own README is read online, from the installed package's metadata (its
     `[project.urls]`), for the generated README to link to; None when none is declared. Never a
@@ -197,7 +246,13 @@ def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
     for backend in backends:
         backend["depends_on"] = [d["name"] for d in databases]
         backend["connections"] = [
-            {"name": d["name"], "kind": d["kind"], "env": connection_env(d)} for d in databases
+            {
+                "name": d["name"],
+                "kind": d["kind"],
+                "env": connection_env(d),
+                "client": client_dir(tset, d["kind"], tset.kind(backend["kind"]).language),
+            }
+            for d in databases
         ]
         backend["client_secrets"] = [s for d in databases for s in d["secrets"] if s["client"]]
         env = {"PORT": str(backend["port"]), "DATABASES": ",".join(d["name"] for d in databases)}
@@ -212,6 +267,7 @@ def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
     return {
         "q": quote,
         "dq": dq,
+        "json_merge": json_merge,
         "project": layout.project,
         "options": layout.options.model_dump(),
         "template_set": {

@@ -133,6 +133,12 @@ class Kind(_Strict):
     name: str
     category: Category
     description: str
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="a backend's language (python, node, go...): it includes the client parts "
+        "each database kind ships in kinds/<database>/clients/<language>/",
+    )
     default_name: str = Field(pattern=NAME_PATTERN)
     port: int = Field(ge=1, le=65535)
     publish: bool | None = Field(default=None, description="default: not for databases")
