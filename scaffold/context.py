@@ -7,6 +7,7 @@ The context is produced from the plan and handed to copier; no Python code reads
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from scaffold.errors import TemplateSetError
@@ -14,7 +15,17 @@ from scaffold.plan import Connection, Project, Secret, Service
 
 # The context's own names: a category's `group` (its list of services) can't take one of them.
 RESERVED = frozenset(
-    {"q", "dq", "project", "options", "template_set", "answers", "dockergen", "policy"}
+    {
+        "q",
+        "dq",
+        "json_merge",
+        "project",
+        "options",
+        "template_set",
+        "answers",
+        "dockergen",
+        "policy",
+    }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
 
@@ -28,6 +39,44 @@ def dq(value: Any) -> str:
     """A value as a double-quoted Dockerfile word (LABEL/ENV): no expansion, no line break."""
     text = " ".join(str(value).splitlines())
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def json_merge(documents: Sequence[str]) -> str:
+    """JSON object documents merged into one, written as npm writes package.json and
+    package-lock.json (2-space indent, final newline) (`json_merge` in templates).
+
+    Why: a backend's manifest and lockfile are its own base plus one fragment per database
+    client it includes. Objects merge key by key, recursively; an object that gains keys from a
+    later document is re-sorted, as npm keeps dependencies and lockfile packages; a key that two
+    documents give different values is an error, so a fragment can add but never change.
+    """
+    merged: dict[str, Any] = {}
+    for index, text in enumerate(documents):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateSetError(f"json_merge: document {index + 1}: {exc}") from None
+        if not isinstance(document, dict):
+            raise TemplateSetError(f"json_merge: document {index + 1} is not a JSON object")
+        merged = _merge_objects(merged, document, "")
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+
+
+def _merge_objects(base: dict[str, Any], extra: dict[str, Any], where: str) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        path = f"{where}.{key}" if where else key
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merge_objects(out[key], value, path)
+        elif out[key] != value:
+            raise TemplateSetError(
+                f"json_merge: {path}: {json.dumps(out[key])} and {json.dumps(value)} conflict"
+            )
+    if base and any(key not in base for key in extra):
+        out = dict(sorted(out.items()))
+    return out
 
 
 def dockergen_readme() -> str | None:
@@ -116,6 +165,7 @@ def build_context(plan: Project) -> dict[str, Any]:
     return {
         "q": quote,
         "dq": dq,
+        "json_merge": json_merge,
         "project": plan.name,
         "options": plan.layout.options.model_dump(),
         "template_set": {

@@ -47,6 +47,7 @@ class Network:
     internal: bool
     owner: str | None = None  # the internal service it was made for
 
+
 _strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 _labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 

@@ -29,6 +29,48 @@ def kind_names(category: str | None = None) -> list[str]:
     return sorted(k.name for k in tset.kinds.values() if category in (None, k.category))
 
 
+FIXTURE_SETS = Path(__file__).resolve().parent / "fixtures" / "sets"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+LOOKALIKES = Path(__file__).resolve().parent / "e2e" / "lookalikes"
+# `dockergen new --defaults`: the e2e whole stacks start from it (its services keep their names).
+E2E_DEFAULT = [("react", "frontend"), ("fastapi", "api"), ("postgres", "postgres")]
+
+
+def built_kinds(tset: TemplateSet) -> list[str]:
+    """Kinds of a set that build an image (frontends, backends), sorted: the e2e kind list."""
+    return sorted(k for k in tset.kinds if tset.builds(k))
+
+
+def uncovered_kinds(tset: TemplateSet) -> list[str]:
+    """Kinds of a set that no golden scenario (tests/golden/*/layout.yml) uses, sorted."""
+    used = {s.kind for p in GOLDEN.glob("*/layout.yml") for s in layouts.load(p).services}
+    return sorted(set(tset.kinds) - used)
+
+
+def lab_runs(image: str | None) -> bool:
+    """The engine lab has a look-alike of this image (tests/e2e/lookalikes/<repository>/)."""
+    if not image:
+        return False
+    repository = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    return (LOOKALIKES / repository).is_dir()
+
+
+def e2e_full_layout(
+    tset: TemplateSet, start: list[tuple[str, str]] = E2E_DEFAULT
+) -> list[tuple[str, str]]:
+    """The e2e whole stack, (kind, name) pairs: the default layout, then every other backend
+    kind of the set and every database kind whose image the lab can run, each named by kind."""
+    have = {kind for kind, _ in start}
+    rest = [
+        (k.name, k.name)
+        for category in ("backend", "database")
+        for k in sorted(tset.kinds_in(category), key=lambda k: k.name)  # type: ignore[arg-type]
+        if k.name not in have and (category == "backend" or lab_runs(k.image))
+    ]
+    order = {"frontend": 0, "backend": 1, "database": 2}
+    return sorted([*start, *rest], key=lambda pair: order[tset.kinds[pair[0]].category])
+
+
 def missing_kinds(data: dict[str, Any]) -> list[str]:
     """Kinds a raw layout uses that the default set doesn't (yet) have."""
     have = set(default_set().kinds)

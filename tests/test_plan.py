@@ -112,7 +112,8 @@ def test_connections_name_their_client_part_when_the_set_has_one(tmp_path: Path)
     tset = load_template_set(str(root))
     plan = plan_of(TWO_DBS, tset)
     clients = {c.service: c.client for c in plan.service("node").connections}
-    assert clients == {"db": None, "cache": None}  # express is node: no folder for it
+    # express is node: default's own node parts, inherited
+    assert clients == {"db": "kinds/postgres/clients/node", "cache": "kinds/redis/clients/node"}
     assert [c.client for c in plan.service("api").connections] == ["kinds/postgres/clients/python"]
 
 

@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from labutil import docker as lab_docker  # noqa: E402
 from labutil import lab_env  # noqa: E402
+from projects import E2E_DEFAULT, built_kinds, e2e_full_layout  # noqa: E402
 
 from scaffold import layout as layouts  # noqa: E402
 from scaffold.api import new_project  # noqa: E402
@@ -388,10 +389,12 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     project made, even when a test or a build failed.
     """
     made: list[Project] = []
-    tset = load_template_set("default")
+    default = load_template_set("default")
 
-    def make(what: str, specs: list[tuple[str, str]]) -> Project:
+    def make(what: str, specs: list[tuple[str, str]], template: str | None = None) -> Project:
+        """`template`: another set (a folder) than the bundled default."""
         name = unique(what)
+        tset = load_template_set(template) if template else default
         published = [s for s in specs if tset.kinds[s[0]].category != "database"]
         ports = iter(free_ports(len(published)))
         services = []
@@ -400,7 +403,13 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             if tset.kinds[kind].category != "database":
                 entry["port"] = next(ports)
             services.append(entry)
-        data = {"project": name, "options": {"syntax_line": False}, "services": services}
+        data: dict[str, Any] = {
+            "project": name,
+            "options": {"syntax_line": False},
+            "services": services,
+        }
+        if template:
+            data["template"] = template
         target = tmp_path_factory.mktemp(what) / name
         result = new_project(target, layouts.parse(data))
         normalised = [
@@ -415,20 +424,17 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         project.destroy()
 
 
-# The all-databases layout: every Debian-available database and every backend kind.
-# (MongoDB has no Debian package, hence no look-alike: its output is checked statically only.)
-FULL = [
-    ("react", "frontend"),
-    ("fastapi", "api"),
-    ("express", "express"),
-    ("go", "go"),
-    ("postgres", "postgres"),
-    ("mysql", "mysql"),
-    ("redis", "redis"),
+# The all-databases layout, from the set: the default layout, then every other backend kind and
+# every database kind the lab has a look-alike of (MongoDB has no Debian package, hence none: its
+# output is checked statically only).
+DEFAULT = E2E_DEFAULT  # `dockergen new --defaults`
+FULL = e2e_full_layout(load_template_set("default"))
+# Every built kind the whole stack leaves out (the other frontends), so each gets an image.
+STATIC = [
+    (kind, kind)
+    for kind in built_kinds(load_template_set("default"))
+    if kind not in {k for k, _ in FULL}
 ]
-# `dockergen new --defaults`
-DEFAULT = [("react", "frontend"), ("fastapi", "api"), ("postgres", "postgres")]
-STATIC = [("static", "frontend")]
 
 
 @pytest.fixture(scope="session")

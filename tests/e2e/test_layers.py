@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from projects import built_kinds
+
+from scaffold.templatesets.loader import load_template_set
 
 pytestmark = pytest.mark.e2e
 
-KINDS = ["react", "static", "fastapi", "express", "go"]
+KINDS = built_kinds(load_template_set("default"))
 NAIVE = Path(__file__).resolve().parent / "naive"
 
 

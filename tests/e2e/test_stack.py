@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import FULL
+
+from scaffold.templatesets.loader import load_template_set
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +98,10 @@ def test_default_layout_is_ready_through_the_frontend(default_stack):
     assert page_status == 200 and '<div id="root">' in page, page[:500]
 
 
-@pytest.mark.parametrize("backend", ["api", "express", "go"])
+@pytest.mark.parametrize(
+    "backend",
+    [name for kind, name in FULL if load_template_set("default").kinds[kind].category == "backend"],
+)
 def test_every_backend_reaches_every_database_through_the_frontend(full_stack, backend):
     project = full_stack.project
     databases = project.named("database")

@@ -40,25 +40,6 @@ function password(db) {
 }
 
 const checks = {
-  async postgres(db) {
-    const { Client } = require('pg');
-    const client = new Client({
-      host: db.host,
-      port: db.port,
-      user: db.user,
-      password: password(db),
-      database: db.database,
-      connectionTimeoutMillis: TIMEOUT_MS,
-      query_timeout: TIMEOUT_MS,
-    });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-    } finally {
-      await client.end().catch(() => {});
-    }
-  },
-
   async mysql(db) {
     const mysql = require('mysql2/promise');
     const conn = await mysql.createConnection({
@@ -95,22 +76,6 @@ const checks = {
       if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
     } finally {
       client.destroy();
-    }
-  },
-
-  async mongodb(db) {
-    const { MongoClient } = require('mongodb');
-    const client = new MongoClient(`mongodb://${db.host}:${db.port}/?directConnection=true`, {
-      ...(db.user && { auth: { username: db.user, password: password(db) } }),
-      authSource: db.database || 'admin',
-      serverSelectionTimeoutMS: TIMEOUT_MS,
-      connectTimeoutMS: TIMEOUT_MS,
-      socketTimeoutMS: TIMEOUT_MS,
-    });
-    try {
-      await client.db('admin').command({ ping: 1 }); // the connection authenticates first
-    } finally {
-      await client.close().catch(() => {});
     }
   },
 

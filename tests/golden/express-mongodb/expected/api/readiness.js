@@ -40,64 +40,6 @@ function password(db) {
 }
 
 const checks = {
-  async postgres(db) {
-    const { Client } = require('pg');
-    const client = new Client({
-      host: db.host,
-      port: db.port,
-      user: db.user,
-      password: password(db),
-      database: db.database,
-      connectionTimeoutMillis: TIMEOUT_MS,
-      query_timeout: TIMEOUT_MS,
-    });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-    } finally {
-      await client.end().catch(() => {});
-    }
-  },
-
-  async mysql(db) {
-    const mysql = require('mysql2/promise');
-    const conn = await mysql.createConnection({
-      host: db.host,
-      port: db.port,
-      user: db.user,
-      password: password(db),
-      database: db.database,
-      connectTimeout: TIMEOUT_MS,
-    });
-    try {
-      await conn.ping();
-    } finally {
-      conn.destroy();
-    }
-  },
-
-  async redis(db) {
-    const { createClient } = require('redis');
-    const client = createClient({
-      // No reconnect loop: one attempt, reported as is.
-      socket: {
-        host: db.host,
-        port: db.port,
-        connectTimeout: TIMEOUT_MS,
-        reconnectStrategy: false,
-      },
-      password: password(db),
-    });
-    client.on('error', () => {}); // errors reject connect()/ping() below; don't crash on the event
-    try {
-      await client.connect(); // sends AUTH
-      const reply = await client.ping();
-      if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
-    } finally {
-      client.destroy();
-    }
-  },
-
   async mongodb(db) {
     const { MongoClient } = require('mongodb');
     const client = new MongoClient(`mongodb://${db.host}:${db.port}/?directConnection=true`, {

@@ -6,10 +6,9 @@ package main
 // upper case ('-' becomes '_'): <P>_KIND, <P>_HOST, <P>_PORT, <P>_USER, <P>_DATABASE and
 // <P>_PASSWORD_FILE (a mounted secret file; the password itself is never in the environment).
 //
-// Without drivers, each check goes as far as the wire protocol allows cheaply: redis gets a
-// real AUTH and PING; postgres and mysql must answer their protocol's opening exchange;
-// mongodb (and any unknown kind) must accept a TCP connection. Replace these with real driver
-// logins once you add a driver module (go get, then go.sum next to go.mod).
+// Without drivers, each check goes as far as the wire protocol allows cheaply: each handshake
+// below says how far. A database without one must accept a TCP connection. Replace these with
+// real driver logins once you add a driver module (go get, then go.sum next to go.mod).
 
 import (
 	"bufio"
@@ -67,12 +66,9 @@ func (db database) password() (string, error) {
 	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
-// handshakes run on a fresh connection to a database of their kind.
-var handshakes = map[string]func(conn net.Conn, db database, password string) error{
-	"postgres": postgresStartup,
-	"mysql":    mysqlGreeting,
-	"redis":    redisPing,
-}
+// handshakes run on a fresh connection to a database of their kind; each database client
+// below registers its own.
+var handshakes = map[string]func(conn net.Conn, db database, password string) error{}
 
 // checkAll checks every database concurrently: name -> "ok" or the error.
 func checkAll(ctx context.Context, dbs []database) map[string]string {
@@ -118,6 +114,8 @@ func check(ctx context.Context, db database) error {
 	}
 	return nil
 }
+
+func init() { handshakes["postgres"] = postgresStartup }
 
 // postgresStartup sends a StartupMessage (protocol 3.0) for the configured user and database.
 // The server answers 'R' (an authentication request) when it accepts the connection, or 'E'
@@ -169,6 +167,8 @@ func postgresStartup(conn net.Conn, db database, _ string) error {
 	return errors.New("postgres: startup refused")
 }
 
+func init() { handshakes["mysql"] = mysqlGreeting }
+
 // mysqlGreeting reads the server's first packet: a handshake (protocol version 10, then the
 // server version), or an error packet (0xff) if the server refuses this client outright.
 func mysqlGreeting(conn net.Conn, _ database, _ string) error {
@@ -194,6 +194,8 @@ func mysqlGreeting(conn net.Conn, _ database, _ string) error {
 		return fmt.Errorf("mysql: unexpected greeting (protocol %d)", payload[0])
 	}
 }
+
+func init() { handshakes["redis"] = redisPing }
 
 // redisPing sends AUTH (when a password is configured) and PING over RESP, expecting +OK and
 // +PONG.

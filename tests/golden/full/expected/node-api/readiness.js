@@ -76,6 +76,22 @@ const checks = {
     }
   },
 
+  async mongodb(db) {
+    const { MongoClient } = require('mongodb');
+    const client = new MongoClient(`mongodb://${db.host}:${db.port}/?directConnection=true`, {
+      ...(db.user && { auth: { username: db.user, password: password(db) } }),
+      authSource: db.database || 'admin',
+      serverSelectionTimeoutMS: TIMEOUT_MS,
+      connectTimeoutMS: TIMEOUT_MS,
+      socketTimeoutMS: TIMEOUT_MS,
+    });
+    try {
+      await client.db('admin').command({ ping: 1 }); // the connection authenticates first
+    } finally {
+      await client.close().catch(() => {});
+    }
+  },
+
   async redis(db) {
     const { createClient } = require('redis');
     const client = createClient({
@@ -95,22 +111,6 @@ const checks = {
       if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
     } finally {
       client.destroy();
-    }
-  },
-
-  async mongodb(db) {
-    const { MongoClient } = require('mongodb');
-    const client = new MongoClient(`mongodb://${db.host}:${db.port}/?directConnection=true`, {
-      ...(db.user && { auth: { username: db.user, password: password(db) } }),
-      authSource: db.database || 'admin',
-      serverSelectionTimeoutMS: TIMEOUT_MS,
-      connectTimeoutMS: TIMEOUT_MS,
-      socketTimeoutMS: TIMEOUT_MS,
-    });
-    try {
-      await client.db('admin').command({ ping: 1 }); // the connection authenticates first
-    } finally {
-      await client.close().catch(() => {});
     }
   },
 

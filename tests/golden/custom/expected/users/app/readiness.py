@@ -59,20 +59,6 @@ def configured() -> list[Database]:
     return result
 
 
-def _postgres(db: Database) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        host=db.host,
-        port=db.port,
-        user=db.user,
-        password=db.password(),
-        dbname=db.database,
-        connect_timeout=int(TIMEOUT),
-    ) as conn:
-        conn.execute("SELECT 1")
-
-
 def _mysql(db: Database) -> None:
     import pymysql
 
@@ -111,36 +97,14 @@ def _redis(db: Database) -> None:
         client.close()
 
 
-def _mongodb(db: Database) -> None:
-    import pymongo
-
-    client = pymongo.MongoClient(
-        host=db.host,
-        port=db.port,
-        username=db.user,
-        password=db.password(),
-        authSource=db.database or "admin",
-        directConnection=True,
-        serverSelectionTimeoutMS=int(TIMEOUT * 1000),
-        connectTimeoutMS=int(TIMEOUT * 1000),
-        socketTimeoutMS=int(TIMEOUT * 1000),
-    )
-    try:
-        client.admin.command("ping")  # the connection authenticates before the command runs
-    finally:
-        client.close()
-
-
 def _tcp(db: Database) -> None:
     """Unknown kinds: the port accepts connections."""
     socket.create_connection((db.host, db.port), timeout=TIMEOUT).close()
 
 
 CHECKS: dict[str, Callable[[Database], None]] = {
-    "postgres": _postgres,
     "mysql": _mysql,
     "redis": _redis,
-    "mongodb": _mongodb,
 }
 
 

@@ -73,64 +73,6 @@ def _postgres(db: Database) -> None:
         conn.execute("SELECT 1")
 
 
-def _mysql(db: Database) -> None:
-    import pymysql
-
-    conn = pymysql.connect(
-        host=db.host,
-        port=db.port,
-        user=db.user,
-        password=db.password() or "",
-        database=db.database,
-        connect_timeout=TIMEOUT,
-        read_timeout=TIMEOUT,
-        write_timeout=TIMEOUT,
-    )
-    try:
-        conn.ping(reconnect=False)
-    finally:
-        conn.close()
-
-
-def _redis(db: Database) -> None:
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    client = redis.Redis(
-        host=db.host,
-        port=db.port,
-        password=db.password(),
-        socket_connect_timeout=TIMEOUT,
-        socket_timeout=TIMEOUT,
-        retry=Retry(NoBackoff(), 0),  # the default retries would outlast the timeout
-    )
-    try:
-        client.ping()  # AUTH first, then PING; raises on a wrong password
-    finally:
-        client.close()
-
-
-def _mongodb(db: Database) -> None:
-    import pymongo
-
-    client = pymongo.MongoClient(
-        host=db.host,
-        port=db.port,
-        username=db.user,
-        password=db.password(),
-        authSource=db.database or "admin",
-        directConnection=True,
-        serverSelectionTimeoutMS=int(TIMEOUT * 1000),
-        connectTimeoutMS=int(TIMEOUT * 1000),
-        socketTimeoutMS=int(TIMEOUT * 1000),
-    )
-    try:
-        client.admin.command("ping")  # the connection authenticates before the command runs
-    finally:
-        client.close()
-
-
 def _tcp(db: Database) -> None:
     """Unknown kinds: the port accepts connections."""
     socket.create_connection((db.host, db.port), timeout=TIMEOUT).close()
@@ -138,9 +80,6 @@ def _tcp(db: Database) -> None:
 
 CHECKS: dict[str, Callable[[Database], None]] = {
     "postgres": _postgres,
-    "mysql": _mysql,
-    "redis": _redis,
-    "mongodb": _mongodb,
 }
 
 

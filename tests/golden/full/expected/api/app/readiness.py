@@ -92,25 +92,6 @@ def _mysql(db: Database) -> None:
         conn.close()
 
 
-def _redis(db: Database) -> None:
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    client = redis.Redis(
-        host=db.host,
-        port=db.port,
-        password=db.password(),
-        socket_connect_timeout=TIMEOUT,
-        socket_timeout=TIMEOUT,
-        retry=Retry(NoBackoff(), 0),  # the default retries would outlast the timeout
-    )
-    try:
-        client.ping()  # AUTH first, then PING; raises on a wrong password
-    finally:
-        client.close()
-
-
 def _mongodb(db: Database) -> None:
     import pymongo
 
@@ -131,6 +112,25 @@ def _mongodb(db: Database) -> None:
         client.close()
 
 
+def _redis(db: Database) -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis(
+        host=db.host,
+        port=db.port,
+        password=db.password(),
+        socket_connect_timeout=TIMEOUT,
+        socket_timeout=TIMEOUT,
+        retry=Retry(NoBackoff(), 0),  # the default retries would outlast the timeout
+    )
+    try:
+        client.ping()  # AUTH first, then PING; raises on a wrong password
+    finally:
+        client.close()
+
+
 def _tcp(db: Database) -> None:
     """Unknown kinds: the port accepts connections."""
     socket.create_connection((db.host, db.port), timeout=TIMEOUT).close()
@@ -139,8 +139,8 @@ def _tcp(db: Database) -> None:
 CHECKS: dict[str, Callable[[Database], None]] = {
     "postgres": _postgres,
     "mysql": _mysql,
-    "redis": _redis,
     "mongodb": _mongodb,
+    "redis": _redis,
 }
 
 
