@@ -78,5 +78,5 @@ def copy_folder(
             overwrite=True,
             exclude=exclude,
             unsafe=unsafe,
-            settings=Settings(trust=set()),
+            settings=Settings(trust=[]),  # trust no repository by name
         )
