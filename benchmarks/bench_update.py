@@ -44,6 +44,7 @@ from typing import Any
 from scaffold.api import prepare
 from scaffold.context import build_context
 from scaffold.layout import parse
+from scaffold.plan import build_plan
 from scaffold.templatesets.loader import load_template_set
 from scaffold.templatesets.sources import bundled_root
 
@@ -185,7 +186,7 @@ class Pair:
         self.dockergen = root / "dockergen" / name
         new_project(self.dockergen, parse(raw))
         norm, tset = prepare(parse(raw), project=name, base=self.dockergen)
-        context = build_context(norm, tset)
+        context = build_context(build_plan(norm, tset))
         data = copier_data(context)
         built = [s["name"] for s in context["built"]]
         shutil.rmtree(template)

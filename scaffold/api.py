@@ -2,74 +2,162 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scaffold import __version__
-from scaffold.layout import Layout, normalise, unique_name, with_digests
+from scaffold.layout import Layout, normalise, unique_name
+from scaffold.pipeline import NewResult, find_root, new_project, prepare, render_pristine
 from scaffold.render import render
 from scaffold.secretfiles import ensure_secrets
-from scaffold.staging import check_new_target, place_new, staging_dir
-from scaffold.state import State, tree_files, write_state
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
+if TYPE_CHECKING:
+    from scaffold.edits import LayoutEdit as LayoutEdit  # for the CLI's type hints
+    from scaffold.update import DriftResult, UpdateResult
+    from scaffold.verify import VerifyResult
 
-@dataclass
-class NewResult:
-    target: Path
-    layout: Layout
-    files: list[str]
-    secrets: list[str]
-    context: dict[str, Any] = field(repr=False)
+__all__ = [
+    "Layout",
+    "NewRequest",
+    "NewResult",
+    "find_root",
+    "new_project",
+    "prepare",
+    "render_pristine",
+]
 
 
-def prepare(layout: Layout, *, project: str | None, base: Path) -> tuple[Layout, TemplateSet]:
-    """Load the layout's set (at `template_ref`) and validate the layout against its catalog.
+# --------------------------------------------------------------------- new
 
-    `base` is the project directory: a relative set folder in the layout is taken from it, and
-    recorded as given. Otherwise the returned layout records the set's canonical source (an
-    absolute path for a folder, the URL without `@ref` for git). It also records the ref and
-    every answer to the set's questions.
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What `dockergen new` was asked: a directory and one way to describe the services."""
+
+    name: str | None
+    layout_file: Path | None = None
+    defaults: bool = False
+    choices: tuple[tuple[str | None, str], ...] = ()  # (category flag or None, KIND[:NAME])
+    template: str | None = None
+    template_ref: str | None = None
+    answers: tuple[str, ...] = ()  # KEY=VALUE
+    syntax_line: bool = True
+    digests_file: Path | None = None
+    interactive: bool = False  # a terminal to ask the interview on
+
+
+def _project_name(
+    name: str | None, project: str | None, layout_file: Path
+) -> tuple[str, str | None]:
+    """`new [NAME] --layout FILE`: the directory, and where its project name came from when the
+    report should say (the layout named another, or named it alone).
+
+    NAME wins, as its help says: two folders made from one layout must not share compose
+    containers. Without NAME the layout's `project:` names the directory and the project.
     """
-    from scaffold.templatesets.sources import relative_location
+    from scaffold.errors import UsageError
 
-    tset = load_template_set(layout.template, layout.template_ref, base=base)
-    layout = normalise(layout, tset, project=project)
-    answers = tset.resolve_answers(layout.answers)
-    template = relative_location(layout.template, base) or tset.source
-    return layout.model_copy(
-        update={"template": template, "template_ref": tset.ref, "answers": answers}
-    ), tset
+    if name is None:
+        if project is None:
+            raise UsageError(
+                f"{layout_file} has no 'project:' to name the project",
+                hint="give a NAME: dockergen new NAME --layout FILE",
+            )
+        return project, "project name from the layout's 'project:'"
+    chosen = Path(name).absolute().name
+    if project is not None and project != chosen:
+        return name, f"project name from the command line; the layout said {project!r}"
+    return name, None
 
 
-def new_project(
-    target: Path,
-    layout: Layout,
-    *,
-    force: bool = False,
-    trust: bool = False,
-    digests: Mapping[str, str] | None = None,
-) -> NewResult:
-    """Generate a project into `target`; nothing is written unless everything succeeded.
+def create_project(request: NewRequest, *, force: bool = False, trust: bool = False) -> NewResult:
+    """`dockergen new`: the layout from a file, the set's defaults, per-category choices or the
+    interview; then the one pipeline (scaffold.pipeline). The set is loaded once."""
+    from scaffold import layout as layouts
+    from scaffold.errors import UsageError
+    from scaffold.templatesets.sources import recorded_location
 
-    `digests` (image:tag -> sha256:..., `--digests FILE`) are added to the layout's own pins and
-    so recorded in dockergen.yml, where `update` and `diff` find them again.
-    """
-    target = target.absolute()
-    if digests:
-        layout = with_digests(layout, digests)
-    layout, tset = prepare(layout, project=layout.project or target.name, base=target)
-    check_new_target(target, force=force)
-    with staging_dir(target) as tmp:
-        out = tmp / "out"
-        out.mkdir()
-        context = render_pristine(layout, tset, out, trust=trust)
-        files = sorted(tree_files(out))
-        created = ensure_secrets(context, out, existing=target)
-        place_new(out, target)
-    return NewResult(target=target, layout=layout, files=files, secrets=created, context=context)
+    if request.name is None and request.layout_file is None:
+        raise UsageError(
+            "give the project's directory (dockergen new NAME)",
+            hint="only with --layout FILE may NAME be left out: the layout's 'project:' names it",
+        )
+    answers: dict[str, str] = {}
+    for item in request.answers:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--answer {item!r}: use KEY=VALUE")
+        answers[key.strip()] = value
+    flags = bool(request.choices)
+    if sum([request.defaults, request.layout_file is not None, flags]) > 1:
+        raise UsageError("use only one of --defaults, --layout, or --frontend/--backend/--database")
+    name, origin = request.name, None
+    tset: TemplateSet | None = None
+    data: dict[str, Any]
+    if request.layout_file is not None:
+        layout = layouts.load(request.layout_file)
+        data = layout.model_dump(exclude_unset=True)
+        name, origin = _project_name(name, layout.project, request.layout_file)
+        data.pop("project", None)  # the directory's name is the project's, as without --layout
+    assert name is not None  # checked above: only --layout may leave it out
+    target = Path(name).absolute()
+    if request.layout_file is not None:
+        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
+            data["template"], ref = recorded_location(
+                data["template"], request.layout_file.absolute().parent, target
+            )
+            if ref and "template_ref" not in data:
+                data["template_ref"] = ref
+    else:
+        tset = load_template_set(request.template, request.template_ref)
+        if request.defaults:
+            data = layouts.defaults_layout(tset)
+        elif flags:
+            data = layouts.from_choices(request.choices, tset)
+        elif request.interactive:
+            from scaffold.interview import interview
+
+            data = interview(tset, target.name)
+            if tset.questions:
+                from scaffold.templatesets.prompts import ask_answers
+
+                answers = ask_answers(tset, answers)
+        else:
+            raise UsageError(
+                "no terminal to ask questions on",
+                hint="pass --defaults, --layout FILE, or --frontend/--backend/--database",
+            )
+    if request.template is not None:
+        data["template"], ref = recorded_location(request.template, Path.cwd(), target)
+        if ref and request.template_ref is None:
+            data["template_ref"] = ref
+    if request.template_ref is not None:
+        data["template_ref"] = request.template_ref
+    if answers:
+        data["answers"] = {**data.get("answers", {}), **answers}
+    if not request.syntax_line:
+        data["options"] = {**data.get("options", {}), "syntax_line": False}
+    digests = None
+    if request.digests_file is not None:
+        from scaffold.images import load_digests_file
+
+        digests = load_digests_file(request.digests_file)
+    return new_project(
+        target,
+        layouts.parse(data),
+        force=force,
+        trust=trust,
+        digests=digests,
+        tset=tset,
+        origin=origin,
+    )
+
+
+def new_report(result: NewResult) -> str:
+    from scaffold.report import new_report as report
+
+    return report(result)
 
 
 # --------------------------------------------------------------------- template set checks
@@ -88,21 +176,23 @@ class ValidateResult:
 def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
     """Layouts covering every kind and the context each template branches on.
 
-    All kinds at once (backends wired to every database); the built kinds without any database
-    (no connections); the frontends alone (no upstream backend).
+    All kinds at once (every service connected to everything its category connects to); the
+    kinds of categories that aren't internal (no connections to internal services); the kinds
+    of categories that proxy to another, alone (a frontend with no upstream).
     """
     everything: list[dict[str, Any]] = []
     taken: set[str] = set()
-    for category in ("frontend", "backend", "database"):
-        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):  # type: ignore[arg-type]
+    for category in tset.categories:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
             name = unique_name(kind.default_name, taken)
             taken.add(name)
             everything.append({"name": name, "kind": kind.name, "category": category})
     answers = {q.name: q.placeholder() for q in tset.questions}
+    spec = tset.categories
     groups = [
         ("all-kinds", everything),
-        ("no-databases", [s for s in everything if s["category"] != "database"]),
-        ("frontends-only", [s for s in everything if s["category"] == "frontend"]),
+        ("no-databases", [s for s in everything if not spec[s["category"]].internal]),
+        ("frontends-only", [s for s in everything if spec[s["category"]].proxies]),
     ]
     samples: list[tuple[str, dict[str, Any]]] = []
     seen: list[list[dict[str, Any]]] = []
@@ -124,6 +214,7 @@ def validate_template_set(
     from scaffold import checkers, policy
     from scaffold.errors import DockergenError
     from scaffold.layout import parse
+    from scaffold.plan import build_plan
     from scaffold.render import check_trust
 
     tset = load_template_set(source, ref)
@@ -152,16 +243,18 @@ def validate_template_set(
             dst.mkdir()
             try:
                 layout = normalise(parse(data, source=name), tset, project="sample")
-                context = render(layout, tset, dst, trust=trust, enforce_policy=False)
+                plan = build_plan(layout, tset)
+                render(plan, tset, dst, trust=trust, enforce_policy=False)
             except DockergenError as exc:
                 add(name, [exc.line()])
                 continue
-            ensure_secrets(context, dst)
+            ensure_secrets(plan.secrets, dst)
             add(name, policy.check_output(dst, tset))
             hadolint = tools["hadolint"]
-            for dockerfile in policy._dockerfiles(dst) if hadolint else []:
+            dockerfiles = policy._dockerfiles(dst) if hadolint is not None else []
+            for dockerfile in dockerfiles:
                 key = checkers.file_digest(dockerfile)
-                if key in linted:
+                if hadolint is None or key in linted:
                     continue
                 linted.add(key)
                 shown = dockerfile.relative_to(dst).as_posix()
@@ -176,7 +269,6 @@ def validate_template_set(
 def describe_template_set(tset: TemplateSet) -> list[str]:
     """`templates show`: origin, kinds with their images as rendered, questions, policy."""
     from scaffold.images import ImageResolver
-    from scaffold.templatesets.manifest import CATEGORIES
 
     lines = [f"{tset.name} {tset.version}: {tset.manifest.description}".rstrip(": ")]
     where = "bundled" if tset.bundled else tset.source
@@ -191,7 +283,7 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
     )
     image = ImageResolver(tset.policy, tset.digests)
     lines += ["", f"{'KIND':<12} {'CATEGORY':<9} {'PORT':>5}  IMAGES (as rendered)"]
-    for category in CATEGORIES:
+    for category in tset.categories:
         for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
             refs = {**kind.images, **({"compose": kind.image} if kind.image else {})}
             images = ", ".join(f"{role}={image(ref)}" for role, ref in refs.items())
@@ -216,20 +308,114 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------- regenerating
+def kinds_table(source: str | None) -> list[str]:
+    """`dockergen kinds`: one line per kind, in the set's category order."""
+    tset = load_template_set(source)
+    lines = [f"{'KIND':<10} {'CATEGORY':<9} {'PORT':>5}  IMAGES"]
+    for category in tset.categories:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
+            images = ", ".join(f"{role}={ref}" for role, ref in kind.images.items())
+            lines.append(f"{kind.name:<10} {category:<9} {kind.port:>5}  {images}")
+    return lines
 
 
-def render_pristine(
-    layout: Layout, tset: TemplateSet, dst: Path, *, trust: bool = False
-) -> dict[str, Any]:
-    """Render into the empty `dst` plus its `.dockergen/` (pristine copy and state.json): what
-    `new_project` writes, and what `update` and `diff` compare projects against."""
-    context = render(layout, tset, dst, trust=trust)
-    state = State(
-        template_source=layout.template,
-        template_name=tset.name,
-        template_version=tset.version,
-        dockergen_version=__version__,
-    )
-    write_state(dst, dst, state)
-    return context
+def show_template_set(source: str, ref: str | None = None) -> list[str]:
+    """`templates show`."""
+    return describe_template_set(load_template_set(source, ref))
+
+
+def list_template_sets() -> list[str]:
+    """`templates list`: the bundled sets and the sets used lately (from the cache)."""
+    from scaffold.templatesets.sources import bundled_names, recent
+
+    lines = ["bundled:"]
+    for set_name in bundled_names():
+        tset = load_template_set(set_name)
+        lines.append(f"  {set_name:<16} {tset.version:<10} {tset.manifest.description}")
+    entries = recent()
+    if not entries:
+        lines.append("recently used: none (dockergen new --template FOLDER|GIT-URL)")
+        return lines
+    lines.append("recently used:")
+    for entry in entries:
+        at = f" @ {entry['ref']}" if entry.get("ref") else ""
+        commit = f" ({str(entry['commit'])[:12]})" if entry.get("commit") else ""
+        lines.append(
+            f"  {entry.get('name', '?'):<16} {entry.get('version', '?'):<10} "
+            f"{entry['source']}{at}{commit}"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------- existing projects
+
+
+def layout_edit(
+    *,
+    assignments: list[str],
+    answers: list[str],
+    ask: bool = False,
+    digests_file: Path | None = None,
+) -> LayoutEdit | None:
+    """The change to dockergen.yml that `update --set/--answer/--ask/--digests` asks for."""
+    from scaffold import edits
+
+    edit = None
+    if ask:
+        edit = edits.ask()
+    elif assignments or answers:
+        edit = edits.set_values(assignments, answers=answers)
+    if digests_file is not None:
+        from scaffold.images import load_digests_file
+
+        edit = edits.chain(edit, edits.pin_digests(load_digests_file(digests_file)))
+    return edit
+
+
+def add_service_edit(kind: str, name: str | None, port: int | None) -> LayoutEdit:
+    from scaffold.edits import add_service
+
+    return add_service(kind, name, port)
+
+
+def remove_service_edit(name: str) -> LayoutEdit:
+    from scaffold.edits import remove_service
+
+    return remove_service(name)
+
+
+def update_project(project: Path, edit: LayoutEdit | None = None, **options: Any) -> UpdateResult:
+    """`update`, `add`, `remove`: re-render and merge (scaffold.update)."""
+    from scaffold.update import update_project as run
+
+    return run(project, edit=edit, **options)
+
+
+def update_report(result: UpdateResult) -> str:
+    from scaffold.report import update_report as report
+
+    return report(result)
+
+
+def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
+    from scaffold.update import project_diff as run
+
+    return run(project, trust=trust)
+
+
+def drift_report(result: DriftResult) -> str:
+    from scaffold.report import drift_report as report
+
+    return report(result)
+
+
+def conflict_line(paths: list[str]) -> str:
+    from scaffold.conflicts import conflict_line as line
+
+    return line(paths)
+
+
+def verify_project(project: Path, **options: Any) -> VerifyResult:
+    from scaffold.verify import verify_project as run
+
+    return run(project, **options)

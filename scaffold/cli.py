@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from scaffold.edits import LayoutEdit
+    from scaffold.api import LayoutEdit
 
 from scaffold import __version__
 
@@ -87,28 +87,6 @@ DigestsOption = Annotated[
 ]
 
 
-def _new_name(name: str | None, project: str | None, layout_file: Path) -> tuple[str, str | None]:
-    """`new [NAME] --layout FILE`: the directory, and where its project name came from when the
-    report should say (the layout named another, or named it alone).
-
-    NAME wins, as its help says: two folders made from one layout must not share compose
-    containers. Without NAME the layout's `project:` names the directory and the project.
-    """
-    from scaffold.errors import UsageError
-
-    if name is None:
-        if project is None:
-            raise UsageError(
-                f"{layout_file} has no 'project:' to name the project",
-                hint="give a NAME: dockergen new NAME --layout FILE",
-            )
-        return project, "project name from the layout's 'project:'"
-    chosen = Path(name).absolute().name
-    if project is not None and project != chosen:
-        return name, f"project name from the command line; the layout said {project!r}"
-    return name, None
-
-
 @app.command()
 @handled
 def new(
@@ -121,7 +99,10 @@ def new(
         ),
     ] = None,
     defaults: Annotated[
-        bool, typer.Option("--defaults", help="Don't ask: react + fastapi + postgres.")
+        bool,
+        typer.Option(
+            "--defaults", help="Don't ask: the set's defaults (react, fastapi, postgres)."
+        ),
     ] = False,
     layout_file: Annotated[
         Path | None,
@@ -137,6 +118,15 @@ def new(
     database: Annotated[
         list[str] | None,
         typer.Option("--database", "-d", help="Database KIND or KIND:NAME; repeatable."),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service",
+            "-s",
+            help="A KIND or KIND:NAME of any category of the set (a broker, a worker...); "
+            "repeatable.",
+        ),
     ] = None,
     template: Annotated[
         str | None,
@@ -177,81 +167,28 @@ def new(
     ] = False,
 ) -> None:
     """Create a new project: ask about its services, or take them from flags or a layout file."""
-    from scaffold import layout as layouts
-    from scaffold.api import new_project
-    from scaffold.errors import UsageError
-    from scaffold.report import new_report
-    from scaffold.templatesets.loader import load_template_set
-    from scaffold.templatesets.sources import rebase
+    from scaffold.api import NewRequest, create_project, new_report
 
-    if name is None and layout_file is None:
-        raise UsageError(
-            "give the project's directory (dockergen new NAME)",
-            hint="only with --layout FILE may NAME be left out: the layout's 'project:' names it",
-        )
-    answers: dict[str, str] = {}
-    for item in answer or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--answer {item!r}: use KEY=VALUE")
-        answers[key.strip()] = value
-    flags = frontend is not None or bool(backend) or bool(database)
-    if sum([defaults, layout_file is not None, flags]) > 1:
-        raise UsageError("use only one of --defaults, --layout, or --frontend/--backend/--database")
-    origin = None
-    if layout_file is not None:
-        layout = layouts.load(layout_file)
-        data = layout.model_dump(exclude_unset=True)
-        name, origin = _new_name(name, layout.project, layout_file)
-        data.pop("project", None)  # the directory's name is the project's, as without --layout
-    assert name is not None  # checked above: only --layout may leave it out
-    target = Path(name)
-    if layout_file is not None:
-        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
-            data["template"] = rebase(
-                data["template"], layout_file.absolute().parent, target.absolute()
-            )
-    else:
-        tset = load_template_set(template, template_ref)
-        if defaults:
-            data = layouts.from_choices(
-                frontend="react", backends=["fastapi"], databases=["postgres"], tset=tset
-            )
-        elif flags:
-            data = layouts.from_choices(
-                frontend=None if frontend in (None, "none") else frontend,
-                backends=backend or [],
-                databases=database or [],
-                tset=tset,
-            )
-        elif _stdin_is_tty():
-            from scaffold.interview import interview
-
-            data = interview(tset, target.absolute().name)
-            if tset.questions:
-                from scaffold.templatesets.prompts import ask_answers
-
-                answers = ask_answers(tset, answers)
-        else:
-            raise UsageError(
-                "no terminal to ask questions on",
-                hint="pass --defaults, --layout FILE, or --frontend/--backend/--database",
-            )
-    if template is not None:
-        data["template"] = rebase(template, Path.cwd(), target.absolute())
-    if template_ref is not None:
-        data["template_ref"] = template_ref
-    if answers:
-        data["answers"] = {**data.get("answers", {}), **answers}
-    if no_syntax_line:
-        data["options"] = {**data.get("options", {}), "syntax_line": False}
-    digests = None
-    if digests_file is not None:
-        from scaffold.images import load_digests_file
-
-        digests = load_digests_file(digests_file)
-    result = new_project(target, layouts.parse(data), force=force, trust=trust, digests=digests)
-    typer.echo(new_report(result, origin=origin))
+    choices: list[tuple[str | None, str]] = []
+    if frontend is not None and frontend != "none":
+        choices.append(("frontend", frontend))
+    choices += [("backend", spec) for spec in backend or []]
+    choices += [("database", spec) for spec in database or []]
+    choices += [(None, spec) for spec in service or []]
+    request = NewRequest(
+        name=name,
+        layout_file=layout_file,
+        defaults=defaults,
+        choices=tuple(choices),
+        template=template,
+        template_ref=template_ref,
+        answers=tuple(answer or []),
+        syntax_line=not no_syntax_line,
+        digests_file=digests_file,
+        interactive=_stdin_is_tty(),
+    )
+    result = create_project(request, force=force, trust=trust)
+    typer.echo(new_report(result))
 
 
 @app.command()
@@ -262,15 +199,9 @@ def kinds(
     ] = None,
 ) -> None:
     """List the stacks a template set offers, with category, default port and images."""
-    from scaffold.templatesets.loader import load_template_set
-    from scaffold.templatesets.manifest import CATEGORIES
+    from scaffold.api import kinds_table
 
-    tset = load_template_set(template)
-    typer.echo(f"{'KIND':<10} {'CATEGORY':<9} {'PORT':>5}  IMAGES")
-    for category in CATEGORIES:
-        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
-            images = ", ".join(f"{role}={ref}" for role, ref in kind.images.items())
-            typer.echo(f"{kind.name:<10} {category:<9} {kind.port:>5}  {images}")
+    typer.echo("\n".join(kinds_table(template)))
 
 
 @app.command()
@@ -298,8 +229,8 @@ def verify(
     from rich.console import Console
     from rich.table import Table
 
+    from scaffold.api import verify_project
     from scaffold.errors import CheckFailed, UsageError
-    from scaffold.verify import verify_project
 
     if clean and keep:
         raise UsageError("--clean and --keep contradict each other")
@@ -367,8 +298,8 @@ def _warn(lines: list[str]) -> None:
 def _project(argument: Path | None, option: Path | None) -> Path:
     """The project directory from an argument or --project (not two different ones); without
     either, the project the current folder is in (looking upward, as git does)."""
+    from scaffold.api import find_root
     from scaffold.errors import UsageError
-    from scaffold.state import find_root
 
     if argument is not None and option is not None and argument != option:
         raise UsageError("give the project directory once, as an argument or with --project")
@@ -377,8 +308,7 @@ def _project(argument: Path | None, option: Path | None) -> Path:
 
 def _run_update(project: Path, edit: LayoutEdit | None, **options: Any) -> None:
     """The shared end of update, add and remove: apply, warn, report, exit 1 on conflicts."""
-    from scaffold.report import update_report
-    from scaffold.update import update_project
+    from scaffold.api import update_project, update_report
 
     result = update_project(project, edit=edit, **options)
     _warn(result.warnings)
@@ -402,7 +332,8 @@ def update(
             "127.0.0.1, or false: docker-compose.yml changes, no Dockerfile does), "
             "services.NAME.port=8001 (the port inside the container: its Dockerfile changes "
             "too), services.NAME.name=NEW "
-            "(rename), options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
+            "(rename), services.NAME.uses=DB,DB (the databases a backend uses; empty: all), "
+            "options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
             "VALUE means the default. Repeatable.",
             metavar="KEY=VALUE",
         ),
@@ -432,27 +363,21 @@ def update(
 
     Exit 1 when a file has conflicts (they are marked in the file and listed).
     """
-    from scaffold.edits import ask as ask_edit
-    from scaffold.edits import chain, pin_digests, set_values
+    from scaffold.api import layout_edit
     from scaffold.errors import UsageError
 
     root = _project(directory, project)
     assignments = list(assignments or [])
     assignments += [f"template={template}"] if template is not None else []
     assignments += [f"template_ref={template_ref}"] if template_ref is not None else []
-    edit = None
     if ask:
         if assignments or answer:
             raise UsageError("use --ask, or --set/--answer/--template, not both")
         if not _stdin_is_tty():
             raise UsageError("no terminal to ask questions on", hint="use --set KEY=VALUE")
-        edit = ask_edit()
-    elif assignments or answer:
-        edit = set_values(assignments, answers=answer or [])
-    if digests_file is not None:
-        from scaffold.images import load_digests_file
-
-        edit = chain(edit, pin_digests(load_digests_file(digests_file)))
+    edit = layout_edit(
+        assignments=assignments, answers=answer or [], ask=ask, digests_file=digests_file
+    )
     _run_update(root, edit, dry_run=dry_run, restore=restore, trust=trust)
 
 
@@ -480,10 +405,11 @@ def add(
     dry_run: DryRunOption = False,
     trust: UpdateTrustOption = False,
 ) -> None:
-    """Add a service to dockergen.yml and update (a database is wired to every backend)."""
-    from scaffold.edits import add_service
+    """Add a service to dockergen.yml and update (a database is wired to every backend
+    without a `uses` list)."""
+    from scaffold.api import add_service_edit
 
-    edit = add_service(kind, name, port)
+    edit = add_service_edit(kind, name, port)
     _run_update(_project(None, project), edit, dry_run=dry_run, trust=trust)
 
 
@@ -496,9 +422,10 @@ def remove(
     trust: UpdateTrustOption = False,
 ) -> None:
     """Remove a service from dockergen.yml and update; files you edited are kept."""
-    from scaffold.edits import remove_service
+    from scaffold.api import remove_service_edit
 
-    _run_update(_project(None, project), remove_service(name), dry_run=dry_run, trust=trust)
+    edit = remove_service_edit(name)
+    _run_update(_project(None, project), edit, dry_run=dry_run, trust=trust)
 
 
 @app.command()
@@ -516,10 +443,8 @@ def diff(
     trust: UpdateTrustOption = False,
 ) -> None:
     """Show what `dockergen update` would regenerate: dockergen.yml or the set changed since."""
-    from scaffold.conflicts import conflict_line
+    from scaffold.api import conflict_line, drift_report, project_diff
     from scaffold.errors import CheckFailed, ConflictError
-    from scaffold.report import drift_report
-    from scaffold.update import project_diff
 
     result = project_diff(_project(directory, project), trust=trust)
     _warn(result.warnings)
@@ -548,25 +473,9 @@ TemplateRefOption = Annotated[
 @handled
 def templates_list() -> None:
     """The bundled sets and the sets used lately (from the cache), with their versions."""
-    from scaffold.templatesets.loader import load_template_set
-    from scaffold.templatesets.sources import bundled_names, recent
+    from scaffold.api import list_template_sets
 
-    typer.echo("bundled:")
-    for set_name in bundled_names():
-        tset = load_template_set(set_name)
-        typer.echo(f"  {set_name:<16} {tset.version:<10} {tset.manifest.description}")
-    entries = recent()
-    if not entries:
-        typer.echo("recently used: none (dockergen new --template FOLDER|GIT-URL)")
-        return
-    typer.echo("recently used:")
-    for entry in entries:
-        at = f" @ {entry['ref']}" if entry.get("ref") else ""
-        commit = f" ({str(entry['commit'])[:12]})" if entry.get("commit") else ""
-        typer.echo(
-            f"  {entry.get('name', '?'):<16} {entry.get('version', '?'):<10} "
-            f"{entry['source']}{at}{commit}"
-        )
+    typer.echo("\n".join(list_template_sets()))
 
 
 @templates_app.command("show")
@@ -576,10 +485,9 @@ def templates_show(
     template_ref: TemplateRefOption = None,
 ) -> None:
     """A set's origin, kinds (images as rendered), questions and policy."""
-    from scaffold.api import describe_template_set
-    from scaffold.templatesets.loader import load_template_set
+    from scaffold.api import show_template_set
 
-    typer.echo("\n".join(describe_template_set(load_template_set(source, template_ref))))
+    typer.echo("\n".join(show_template_set(source, template_ref)))
 
 
 @templates_app.command("validate")

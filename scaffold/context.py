@@ -1,28 +1,22 @@
-"""The render context: a normalised layout joined with its set's stack catalog.
+"""The render context: the plan (scaffold.plan) as the plain dicts templates see.
 
-Templates see plain dicts, not models, so set authors write `svc.port` without knowing Python.
-Category rules (frontends proxy to backends, backends connect to databases) live here once;
-nothing here branches on a particular kind.
+Templates see dicts, not dataclasses, so set authors write `svc.port` without knowing Python.
+The context is produced from the plan and handed to copier; no Python code reads it back.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 from typing import Any
 
-from jinja2 import StrictUndefined
-from jinja2.exceptions import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from scaffold.errors import TemplateSetError
-from scaffold.images import ImageResolver
-from scaffold.layout import Layout, Service, host_port
-from scaffold.templatesets.loader import TemplateSet
-from scaffold.templatesets.manifest import Kind
+from scaffold.plan import Connection, Project, Secret, Service
 
-_strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
-_labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+# The context's own names: a category's `group` (its list of services) can't take one of them.
+RESERVED = frozenset(
+    {"q", "dq", "project", "options", "template_set", "answers", "dockergen", "policy"}
+    | {"services", "networks", "built", "secrets", "volumes", "svc"}
+)
 
 
 def quote(value: Any) -> str:
@@ -34,134 +28,6 @@ def dq(value: Any) -> str:
     """A value as a double-quoted Dockerfile word (LABEL/ENV): no expansion, no line break."""
     text = " ".join(str(value).splitlines())
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
-
-
-def env_prefix(name: str) -> str:
-    return name.upper().replace("-", "_")
-
-
-def _expand(value: str, variables: dict[str, Any]) -> str:
-    """kind.yml strings may say `{{ service }}`, `{{ port }}` or `{{ secrets.password }}`."""
-    if "{" not in value:
-        return value
-    return _strings.from_string(value).render(**variables)
-
-
-def _policy_labels(
-    tset: TemplateSet, variables: dict[str, Any], project: str | None
-) -> dict[str, str]:
-    """The set's required labels for one service, their values rendered."""
-    out = {}
-    for key, template in tset.policy.labels.items():
-        try:
-            out[key] = _labels.from_string(template).render(project=project, **variables)
-        except TemplateError as exc:
-            raise TemplateSetError(
-                f"template set {tset.name!r}: policy.labels.{key}: {exc}"
-            ) from None
-    return out
-
-
-def develop_context(svc: Service, kind: Kind, variables: dict[str, Any]) -> dict[str, Any]:
-    """A built service's `develop` data: watch rules with project-relative paths (compose
-    resolves them from the compose file's folder), and its dev server with variables expanded."""
-    rules = []
-    for rule in kind.develop.watch:
-        path = svc.name if rule.path == "." else posixpath.join(svc.name, rule.path)
-        rules.append({**rule.model_dump(), "path": f"./{path}"})
-    server = kind.develop.dev_server
-    return {
-        "watch": rules,
-        "actions": sorted({r["action"] for r in rules}),
-        "note": kind.develop.note,
-        "dev_server": {
-            "setup": _expand(server.setup, variables) if server.setup else None,
-            "run": _expand(server.run, variables),
-            "note": _expand(server.note, variables),
-        }
-        if server
-        else None,
-    }
-
-
-def service_context(
-    svc: Service,
-    tset: TemplateSet,
-    *,
-    project: str | None = None,
-    answers: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    kind = tset.kind(svc.kind)
-    image = ImageResolver(tset.policy, tset.digests)
-    secrets = [
-        {
-            "name": s.name,
-            "id": f"{svc.name}_{s.name}",
-            "file": f"secrets/{svc.name}_{s.name}",
-            "path": f"/run/secrets/{svc.name}_{s.name}",
-            "env": s.env,
-            "client": s.client,
-        }
-        for s in kind.secrets
-    ]
-    published_on = host_port(svc, kind.published)
-    variables = {
-        "service": svc.name,
-        "port": svc.port,
-        # where a process on the host should listen in its place (a dev server): the published
-        # port, which the frontend's dev proxy targets; the container's port if unpublished
-        "host_port": svc.port if published_on is None else published_on,
-        "secrets": {s["name"]: s["path"] for s in secrets},
-    }
-    health = kind.healthcheck.model_dump() if kind.healthcheck else None
-    if health:
-        health["test"] = [_expand(t, variables) for t in health["test"]]
-    labels = {
-        "org.opencontainers.image.title": f"{project}-{svc.name}",
-        "org.opencontainers.image.description": kind.description,
-        **_policy_labels(
-            tset, {"service": svc.name, "kind": svc.kind, "answers": answers or {}}, project
-        ),
-    }
-    build = tset.builds(svc.kind)
-    return {
-        "name": svc.name,
-        "kind": svc.kind,
-        "category": kind.category,
-        "description": kind.description,
-        "port": svc.port,
-        "publish": published_on,
-        "published": published_on is not None,
-        "build": build,
-        "images": {role: image(ref) for role, ref in kind.images.items()},
-        "image": image(kind.image),
-        "user": kind.user,
-        "data_dir": kind.data_dir,
-        "volume": f"{svc.name}-data" if kind.data_dir else None,
-        "scratch": list(kind.scratch),
-        "cap_add": list(kind.cap_add),
-        "environment": {k: _expand(v, variables) for k, v in kind.environment.items()},
-        "secrets": secrets,
-        "command": [_expand(c, variables) for c in kind.command] if kind.command else None,
-        "healthcheck": health,
-        "client": dict(kind.client),
-        "limits": kind.limits.model_dump(),
-        "env_prefix": env_prefix(svc.name),
-        "labels": labels,
-        "develop": develop_context(svc, kind, variables) if build else None,
-    }
-
-
-def connection_env(db: dict[str, Any]) -> dict[str, str]:
-    """What a backend is told about one database: kind, host, port, client fields, secret files."""
-    p = db["env_prefix"]
-    env = {f"{p}_KIND": db["kind"], f"{p}_HOST": db["name"], f"{p}_PORT": str(db["port"])}
-    for key, value in db["client"].items():
-        env[f"{p}_{key.upper()}"] = value
-    for secret in db["secrets"]:
-        if secret["client"]:
-            env[f"{p}_{secret['name'].upper()}_FILE"] = secret["path"]
-    return env
 
 
 def dockergen_readme() -> str | None:
@@ -185,50 +51,89 @@ def dockergen_readme() -> str | None:
     return None
 
 
-def build_context(layout: Layout, tset: TemplateSet) -> dict[str, Any]:
+def _secret(secret: Secret) -> dict[str, Any]:
+    return {
+        "name": secret.name,
+        "id": secret.id,
+        "file": secret.file,
+        "path": secret.path,
+        "env": secret.env,
+        "client": secret.client,
+    }
+
+
+def _connection(conn: Connection) -> dict[str, Any]:
+    return {"name": conn.service, "kind": conn.kind, "env": dict(conn.env), "client": conn.client}
+
+
+def _service(svc: Service) -> dict[str, Any]:
+    return {
+        "name": svc.name,
+        "kind": svc.kind,
+        "category": svc.category,
+        "description": svc.description,
+        "port": svc.port,
+        "publish": svc.publish,
+        "published": svc.published,
+        "build": svc.build,
+        "images": {image.role: image.ref for image in svc.images},
+        "image": svc.image,
+        "user": svc.user,
+        "data_dir": svc.data_dir,
+        "volume": svc.volume.name if svc.volume else None,
+        "scratch": list(svc.scratch),
+        "cap_add": list(svc.cap_add),
+        "environment": dict(svc.environment),
+        "secrets": [_secret(s) for s in svc.secrets],
+        "command": list(svc.command) if svc.command is not None else None,
+        "healthcheck": dict(svc.healthcheck) if svc.healthcheck else None,
+        "client": dict(svc.client),
+        "limits": dict(svc.limits),
+        "env_prefix": svc.env_prefix,
+        "labels": dict(svc.labels),
+        "develop": dict(svc.develop) if svc.develop else None,
+        "depends_on": list(svc.depends_on),
+        "connections": [_connection(c) for c in svc.connections],
+        "client_secrets": [_secret(s) for s in svc.client_secrets],
+        "networks": list(svc.networks),
+    }
+
+
+def build_context(plan: Project) -> dict[str, Any]:
     """Everything a template of the set may use, for the project and for each service."""
-    answers = tset.resolve_answers(layout.answers)
-    services = [
-        service_context(s, tset, project=layout.project, answers=answers) for s in layout.services
-    ]
-    frontends = [s for s in services if s["category"] == "frontend"]
-    backends = [s for s in services if s["category"] == "backend"]
-    databases = [s for s in services if s["category"] == "database"]
-    for backend in backends:
-        backend["depends_on"] = [d["name"] for d in databases]
-        backend["connections"] = [
-            {"name": d["name"], "kind": d["kind"], "env": connection_env(d)} for d in databases
-        ]
-        backend["client_secrets"] = [s for d in databases for s in d["secrets"] if s["client"]]
-        env = {"PORT": str(backend["port"]), "DATABASES": ",".join(d["name"] for d in databases)}
-        for conn in backend["connections"]:
-            env.update(conn["env"])
-        backend["environment"] = {**env, **backend["environment"]}
-    for frontend in frontends:
-        frontend["depends_on"] = [b["name"] for b in backends]
-        frontend["upstreams"] = backends
-    for db in databases:
-        db.setdefault("depends_on", [])
+    services = [_service(svc) for svc in plan.services]
+    by_name = {svc["name"]: svc for svc in services}
+    for svc, planned in zip(services, plan.services, strict=True):
+        svc["upstreams"] = [by_name[name] for name in planned.upstreams]
+    groups = {group: [by_name[name] for name in names] for group, names in plan.groups.items()}
+    clash = sorted(RESERVED & set(groups))
+    if clash:
+        raise TemplateSetError(
+            f"template set {plan.template_set.name!r}: set.yml categories: the group "
+            f"{clash[0]!r} is a name of the template context; give the category another `group`"
+        )
+    ref = plan.template_set
     return {
         "q": quote,
         "dq": dq,
-        "project": layout.project,
-        "options": layout.options.model_dump(),
+        "project": plan.name,
+        "options": plan.layout.options.model_dump(),
         "template_set": {
-            "name": tset.name,
-            "version": tset.version,
-            "source": tset.source,
-            "ref": tset.ref,
-            "commit": tset.commit,
+            "name": ref.name,
+            "version": ref.version,
+            "source": ref.source,
+            "ref": ref.ref,
+            "commit": ref.commit,
         },
-        "answers": answers,
+        "answers": dict(plan.answers),
         "dockergen": {"readme": dockergen_readme()},
-        "policy": tset.policy.model_dump(exclude={"digests"}),
+        "policy": dict(plan.policy),
         "services": services,
-        "frontends": frontends,
-        "backends": backends,
-        "databases": databases,
-        "built": [s for s in services if s["build"]],
-        "secrets": [s for svc in services for s in svc["secrets"]],
-        "volumes": [s["volume"] for s in services if s["volume"]],
+        **groups,
+        "networks": [
+            {"name": n.name, "internal": n.internal, "owner": n.owner} for n in plan.networks
+        ],
+        "built": [svc for svc in services if svc["build"]],
+        "secrets": [_secret(s) for s in plan.secrets],
+        "volumes": [v.name for v in plan.volumes],
     }

@@ -83,7 +83,9 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
             path = key.split(".")
             if path[0] == "services" and len(path) == 3:
                 target, name = _find(new, path[1]), path[2]
-                value = _value(item, text, verbatim=name in ("name", "kind"))
+                value = _value(item, text, verbatim=name in ("name", "kind", "uses"))
+                if name == "uses" and value is not None:  # NAME,NAME: the services it uses
+                    value = [part.strip() for part in value.split(",") if part.strip()]
                 if name == "name" and value is not None:
                     origin = next((o for o, n in renames.items() if n == path[1]), path[1])
                     renames[origin] = value
@@ -94,11 +96,9 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
                 target, name = new, path[0]
                 value = _value(item, text, verbatim=True)
                 if name == "template" and value is not None:  # recorded as `new` records it
-                    value = sources.rebase(value, Path.cwd(), project)
-                    source = sources.parse(value, base=project)
-                    if source.ref:
-                        new["template_ref"] = source.ref
-                    value = sources.relative_location(value, project) or source.location
+                    value, ref = sources.recorded_location(value, Path.cwd(), project)
+                    if ref:
+                        new["template_ref"] = ref
             else:
                 raise UsageError(f"--set {key!r}: use {forms}")
             if value is None:
@@ -118,9 +118,18 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
         for section in _SECTIONS:
             if new.get(section) == {}:
                 new.pop(section)
-        return new, {o: n for o, n in renames.items() if o != n}
+        renames = {o: n for o, n in renames.items() if o != n}
+        _follow_renames(new, renames)
+        return new, renames
 
     return edit
+
+
+def _follow_renames(raw: dict[str, Any], renames: dict[str, str]) -> None:
+    """A renamed service stays in the `uses` of the services that named it."""
+    for entry in _services(raw):
+        if isinstance(entry.get("uses"), list) and renames:
+            entry["uses"] = [renames.get(n, n) for n in entry["uses"]]
 
 
 def add_service(kind: str, name: str | None = None, port: int | None = None) -> LayoutEdit:
@@ -158,6 +167,9 @@ def remove_service(name: str) -> LayoutEdit:
         _find(raw, name)
         new = copy.deepcopy(raw)
         new["services"] = [s for s in _services(new) if s["name"] != name]
+        for entry in _services(new):  # nobody uses a service that is gone
+            if isinstance(entry.get("uses"), list) and name in entry["uses"]:
+                entry["uses"] = [n for n in entry["uses"] if n != name]
         if not new["services"]:
             raise UsageError(f"{name!r} is the only service; a project needs at least one")
         return new, {}

@@ -6,6 +6,7 @@ anywhere raises Aborted before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scaffold.errors import Aborted
@@ -23,7 +24,7 @@ def _ask(question: Any) -> Any:
     return answer
 
 
-def _name_validator(taken: set[str]):
+def _name_validator(taken: set[str]) -> Callable[[str], bool | str]:
     def validate(text: str) -> bool | str:
         try:
             check_name(text, "service")
@@ -39,7 +40,7 @@ def _port_validator(text: str) -> bool | str:
     return True if ok else "a port is 1 to 65535"
 
 
-def _free_port_validator(taken: set[int]):
+def _free_port_validator(taken: set[int]) -> Callable[[str], bool | str]:
     def validate(text: str) -> bool | str:
         valid = _port_validator(text)
         if valid is True and int(text) in taken:
@@ -49,6 +50,32 @@ def _free_port_validator(taken: set[int]):
     return validate
 
 
+def _ask_uses(
+    tset: TemplateSet, services: list[dict[str, Any]], prev: dict[str, dict[str, Any]]
+) -> None:
+    """Which of several services a connecting service uses (a backend's databases): asked only
+    when there is a choice; all of them, the default, is not written down."""
+    import questionary
+
+    category = {s["name"]: tset.kind(s["kind"]).category for s in services}
+    for svc in services:
+        connects = tset.category(category[svc["name"]]).connects
+        candidates = [s["name"] for s in services if category[s["name"]] in connects]
+        if len(candidates) < 2:
+            continue
+        before = prev.get(svc["name"], {}).get("uses")
+        picked = _ask(
+            questionary.checkbox(
+                f"  {svc['name']} uses:",
+                choices=[
+                    questionary.Choice(n, checked=before is None or n in before) for n in candidates
+                ],
+            )
+        )
+        if picked != candidates:
+            svc["uses"] = picked
+
+
 def interview(
     tset: TemplateSet, project: str, previous: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -56,72 +83,80 @@ def interview(
     import questionary
 
     prev = {s["name"]: s for s in (previous or {}).get("services", [])}
-    prev_kinds = [s["kind"] for s in prev.values()]
-    frontends = sorted(k.name for k in tset.kinds_in("frontend"))
-    backends = sorted(k.name for k in tset.kinds_in("backend"))
-    databases = sorted(k.name for k in tset.kinds_in("database"))
+    suggested = [spec.partition(":") for spec in tset.manifest.defaults]
     services: list[dict[str, Any]] = []
     taken: set[str] = set()
 
-    default_front = next((k for k in prev_kinds if k in frontends), None)
-    if previous is None:
-        default_front = "react" if "react" in frontends else (frontends[0] if frontends else None)
-    front = _ask(
-        questionary.select("Frontend?", choices=[*frontends, NONE], default=default_front or NONE)
-    )
-    if front != NONE:
-        name = _ask(
-            questionary.text(
-                "  frontend service name:",
-                default=next((n for n, s in prev.items() if s["kind"] == front), None)
-                or tset.kind(front).default_name,
-                validate=_name_validator(taken),
+    for category, spec in tset.categories.items():
+        kinds = sorted(k.name for k in tset.kinds_in(category))
+        if not kinds:
+            continue
+        # what to suggest: the previous layout's services, or else the set's defaults
+        if previous is None:
+            before = [{"kind": k, "name": n} for k, _, n in suggested if k in kinds]
+        else:
+            before = [s for s in prev.values() if s["kind"] in kinds]
+        if spec.ask == "one":
+            default = before[0]["kind"] if before else (kinds[0] if previous is None else NONE)
+            kind = _ask(
+                questionary.select(
+                    f"{category.capitalize()}?", choices=[*kinds, NONE], default=default
+                )
             )
-        )
-        taken.add(name)
-        services.append({"name": name, "kind": front})
+            if kind == NONE:
+                continue
+            name = _ask(
+                questionary.text(
+                    f"  {category} service name:",
+                    default=next(
+                        (s["name"] for s in before if s["kind"] == kind and s["name"]), None
+                    )
+                    or tset.kind(kind).default_name,
+                    validate=_name_validator(taken),
+                )
+            )
+            taken.add(name)
+            services.append({"name": name, "kind": kind})
+        elif spec.ask == "repeat":
+            while True:
+                suggestion = before.pop(0) if before else None
+                kind = _ask(
+                    questionary.select(
+                        f"Add a {category}?"
+                        if not any(s["kind"] in kinds for s in services)
+                        else f"Add another {category}?",
+                        choices=[*kinds, "done"],
+                        default=suggestion["kind"] if suggestion else "done",
+                    )
+                )
+                if kind == "done":
+                    break
+                named = suggestion["name"] if suggestion and suggestion["kind"] == kind else None
+                name = _ask(
+                    questionary.text(
+                        f"  {category} service name:",
+                        default=unique_name(named or tset.kind(kind).default_name, taken),
+                        validate=_name_validator(taken),
+                    )
+                )
+                taken.add(name)
+                services.append({"name": name, "kind": kind})
+        else:
+            chosen = [s["kind"] for s in before]
+            group = spec.group or f"{category}s"
+            picked = _ask(
+                questionary.checkbox(
+                    f"{group.capitalize()}?",
+                    choices=[questionary.Choice(k, checked=k in chosen) for k in kinds],
+                )
+            )
+            for kind in picked:
+                name = next((s["name"] for s in before if s["kind"] == kind and s["name"]), None)
+                name = unique_name(name or tset.kind(kind).default_name, taken)
+                taken.add(name)
+                services.append({"name": name, "kind": kind})
 
-    prev_backends = [s for s in prev.values() if s["kind"] in backends]
-    if previous is None:
-        prev_backends = [{"kind": "fastapi", "name": "api"}] if "fastapi" in backends else []
-    while True:
-        suggestion = prev_backends.pop(0) if prev_backends else None
-        kind = _ask(
-            questionary.select(
-                "Add a backend?"
-                if not any(s["kind"] in backends for s in services)
-                else "Add another backend?",
-                choices=[*backends, "done"],
-                default=suggestion["kind"] if suggestion else "done",
-            )
-        )
-        if kind == "done":
-            break
-        default = suggestion["name"] if suggestion and suggestion["kind"] == kind else None
-        name = _ask(
-            questionary.text(
-                "  backend service name:",
-                default=unique_name(default or tset.kind(kind).default_name, taken),
-                validate=_name_validator(taken),
-            )
-        )
-        taken.add(name)
-        services.append({"name": name, "kind": kind})
-
-    chosen_dbs = [k for k in prev_kinds if k in databases]
-    if previous is None:
-        chosen_dbs = ["postgres"] if "postgres" in databases else []
-    picked = _ask(
-        questionary.checkbox(
-            "Databases?",
-            choices=[questionary.Choice(d, checked=d in chosen_dbs) for d in databases],
-        )
-    )
-    for kind in picked:
-        name = next((n for n, s in prev.items() if s["kind"] == kind), None)
-        name = unique_name(name or tset.kind(kind).default_name, taken)
-        taken.add(name)
-        services.append({"name": name, "kind": kind})
+    _ask_uses(tset, services, prev)
 
     # A kept service keeps its `publish` (not asked here); its own host port is then taken, and
     # its `port`, asked below, is only the port inside its container.
@@ -134,13 +169,13 @@ def interview(
         kind = tset.kind(svc["kind"])
         if not kind.published:
             continue
-        default = prev.get(svc["name"], {}).get("port") or kind.port
-        while default in used_ports and "publish" not in svc:
-            default += 1
+        at: int = prev.get(svc["name"], {}).get("port") or kind.port
+        while at in used_ports and "publish" not in svc:
+            at += 1
         port = _ask(
             questionary.text(
                 f"  port for {svc['name']} ({svc['kind']}):",
-                default=str(default),
+                default=str(at),
                 validate=_port_validator if "publish" in svc else _free_port_validator(used_ports),
             )
         )

@@ -43,10 +43,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scaffold.errors import StateError
+from scaffold.state import DONE_DIR, STATE_DIR, TXN_DIR
 
-STATE_DIR = ".dockergen"
-TXN_DIR = "txn"
-DONE_DIR = "txn.done"
 JOURNAL = "journal.json"
 CRASH_ENV = "DOCKERGEN_CRASH_AT"
 _SRC = re.compile(r"^[0-9]{5}$")

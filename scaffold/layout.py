@@ -21,11 +21,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scaffold.errors import LayoutError
+from scaffold.state import SCHEMA_FILE, STATE_DIR, schema_path
 from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import NAME_PATTERN
 
 LAYOUT_FILE = "dockergen.yml"
-SCHEMA_FILE = "dockergen.schema.json"
 RESERVED_NAMES = frozenset({"secrets"})
 _NAME_RE = re.compile(NAME_PATTERN)
 _NAME_RULE = "use lowercase letters, digits and '-', start with a letter, at most 63 characters"
@@ -110,10 +110,26 @@ class Service(_Model):
         },
     )
 
+    uses: list[str] | None = Field(
+        default=None,
+        description="the services this one connects to (its databases, for a backend); "
+        "default: every service of the categories its category connects to",
+    )
+
     @field_validator("name", mode="before")
     @classmethod
     def _name(cls, value: Any) -> Any:
         return check_name(value, "service")
+
+    @field_validator("uses", mode="before")
+    @classmethod
+    def _uses(cls, value: Any) -> Any:
+        if isinstance(value, str):  # `uses: db` or `--set services.api.uses=db,cache`
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                check_name(item, "service")
+        return value
 
     @field_validator("port", mode="before")
     @classmethod
@@ -182,6 +198,8 @@ class Layout(_Model):
         for entry in data["services"]:
             if entry["publish"] is None:
                 entry.pop("publish")
+            if entry["uses"] is None:  # recorded only when given: older files stay byte-stable
+                entry.pop("uses")
         if self.options == Options():
             data.pop("options")
         if self.template_ref is None:
@@ -191,7 +209,7 @@ class Layout(_Model):
         if not self.digests:
             data.pop("digests")
         text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-        return f"# yaml-language-server: $schema=.dockergen/{SCHEMA_FILE}\n{text}"
+        return f"# yaml-language-server: $schema={STATE_DIR}/{SCHEMA_FILE}\n{text}"
 
 
 def json_schema() -> dict[str, Any]:
@@ -211,7 +229,7 @@ def schema_text() -> str:
 
 def write_schema() -> Path:
     """Regenerate scaffold/schema/dockergen.schema.json (tests fail while it is stale)."""
-    path = Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
+    path = schema_path()
     path.write_text(schema_text(), encoding="utf-8")
     return path
 
@@ -327,8 +345,10 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
                 "and is never published; remove 'port'"
             )
         if svc.publish not in (None, False) and not kind.published:
-            what = f"a {kind.category}" if kind.category == "database" else f"kind {svc.kind!r}"
+            category_published = tset.category(kind.category).publishes
+            what = f"kind {svc.kind!r}" if category_published else f"a {kind.category}"
             raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
+    _check_uses(layout, tset)
 
     taken: dict[int, str] = {}
     for svc in layout.services:
@@ -361,6 +381,36 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
     return layout.model_copy(update={"services": services, "project": check})
 
 
+def _check_uses(layout: Layout, tset: TemplateSet) -> None:
+    """Each `uses` names other services of the categories its service's category connects to."""
+    category = {s.name: tset.kinds[s.kind].category for s in layout.services}
+    for svc in layout.services:
+        if svc.uses is None:
+            continue
+        connects = tset.category(category[svc.name]).connects
+        where = f"services.{svc.name}.uses"
+        if not connects:
+            raise LayoutError(
+                f"{where}: a {category[svc.name]} connects to no other service; remove 'uses'"
+            )
+        seen: set[str] = set()
+        for name in svc.uses:
+            if name == svc.name:
+                raise LayoutError(f"{where}: a service can't use itself")
+            if name not in category:
+                raise LayoutError(
+                    f"{where}: no service named {name!r}; the services are: " + ", ".join(category)
+                )
+            if category[name] not in connects:
+                raise LayoutError(
+                    f"{where}: {name!r} is a {category[name]}; a {category[svc.name]} uses "
+                    f"only services of: {', '.join(connects)}"
+                )
+            if name in seen:
+                raise LayoutError(f"{where}: {name!r} is named twice")
+            seen.add(name)
+
+
 def _project_or_error(name: str) -> str:
     try:
         return check_name(name, "project")
@@ -368,30 +418,57 @@ def _project_or_error(name: str) -> str:
         raise LayoutError(str(exc)) from None
 
 
-def from_choices(
-    *, frontend: str | None, backends: list[str], databases: list[str], tset: TemplateSet
-) -> dict[str, Any]:
-    """Build raw layout data from per-category choices such as `fastapi` or `fastapi:catalog`.
+def from_choices(specs: Iterable[tuple[str | None, str]], tset: TemplateSet) -> dict[str, Any]:
+    """Build raw layout data from (flag, KIND[:NAME]) choices such as ("backend", "fastapi:api").
 
-    Unnamed services take their kind's default name, numbered when it repeats.
+    A flag names a category of the set (its `flag`, else its name); None takes a kind of any
+    category (`--service`). Services are listed in the set's category order, each category's in
+    the order given. Unnamed services take their kind's default name, numbered when it repeats.
     """
-    entries: list[dict[str, Any]] = []
-    used: set[str] = set()
-    wanted = [("frontend", frontend)] if frontend else []
-    wanted += [("backend", b) for b in backends] + [("database", d) for d in databases]
-    for category, spec in wanted:
+    by_flag = {(spec.flag or name): name for name, spec in tset.categories.items()}
+    chosen: dict[str, list[tuple[str, str]]] = {name: [] for name in tset.categories}
+    for flag, spec in specs:
         kind_name, _, name = spec.partition(":")
         kind_name = kind_name.strip()
-        valid = sorted(k.name for k in tset.kinds_in(category))  # type: ignore[arg-type]
-        if kind_name not in valid:
-            raise LayoutError(
-                f"unknown {category} kind {kind_name!r}; valid {category} kinds: {', '.join(valid)}"
-            )
-        if not name:
-            name = unique_name(tset.kinds[kind_name].default_name, used)
-        used.add(name)
-        entries.append({"name": name, "kind": kind_name})
+        if flag is None:
+            if kind_name not in tset.kinds:
+                raise LayoutError(
+                    f"unknown kind {kind_name!r}; valid kinds: {', '.join(sorted(tset.kinds))}"
+                )
+            category = tset.kinds[kind_name].category
+        else:
+            if flag not in by_flag:
+                raise LayoutError(
+                    f"--{flag}: template set {tset.name!r} has no {flag} category "
+                    f"(its categories: {', '.join(tset.categories)}); use --service KIND"
+                )
+            category = by_flag[flag]
+            valid = sorted(k.name for k in tset.kinds_in(category))
+            if kind_name not in valid:
+                raise LayoutError(
+                    f"unknown {category} kind {kind_name!r}; "
+                    f"valid {category} kinds: {', '.join(valid)}"
+                )
+        chosen[category].append((kind_name, name))
+    entries: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for picks in chosen.values():
+        for kind_name, name in picks:
+            if not name:
+                name = unique_name(tset.kinds[kind_name].default_name, used)
+            used.add(name)
+            entries.append({"name": name, "kind": kind_name})
     return {"services": entries}
+
+
+def defaults_layout(tset: TemplateSet) -> dict[str, Any]:
+    """The layout of `new --defaults`: the set's `defaults`, in its category order."""
+    if not tset.manifest.defaults:
+        raise LayoutError(f"template set {tset.name!r} declares no defaults (set.yml `defaults:`)")
+    try:
+        return from_choices([(None, spec) for spec in tset.manifest.defaults], tset)
+    except LayoutError as exc:
+        raise LayoutError(f"template set {tset.name!r}: set.yml defaults: {exc.message}") from None
 
 
 if __name__ == "__main__":  # python -m scaffold.layout: regenerate the dockergen.yml schema

@@ -20,12 +20,12 @@ import yaml
 
 from scaffold.dockerfile import Stage, dockerfile_stages
 from scaffold.images import _HUB_ALIASES, DOCKER_HUB, Image, parse_image, unmirrored
+from scaffold.state import STATE_DIR
 
 if TYPE_CHECKING:
     from scaffold.templatesets.loader import TemplateSet
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-STATE_DIR = ".dockergen"
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,15 @@ from jinja2 import TemplateError
 from scaffold.context import build_context
 from scaffold.copier_adapter import copy_folder
 from scaffold.errors import DockergenError, PolicyError, TargetError, TemplateSetError
-from scaffold.layout import LAYOUT_FILE, SCHEMA_FILE, Layout
+from scaffold.layout import LAYOUT_FILE
+from scaffold.plan import Project
 from scaffold.policy import check_output
 from scaffold.templatesets.loader import TemplateSet
 
-STATE_DIR = ".dockergen"
-TEMPLATE_FILE = "template.json"  # where a non-bundled set came from, commit included
 # Never part of a project, whatever a set's folder holds: `pip install` byte-compiles a bundled
 # set's Python starter files, and an editor or Python run in a set folder leaves litter. copier
 # excludes these by default only without `_subdirectory`, which every set here uses.
 NEVER_RENDERED = ("__pycache__", "*.py[cod]", ".DS_Store", ".git", ".svn", "~*")
-
-
-def schema_path() -> Path:
-    return Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
 
 
 def _failure(tset: TemplateSet, subdir: str, dst: Path, exc: Exception) -> DockergenError:
@@ -81,40 +76,34 @@ def check_trust(tset: TemplateSet, trust: bool) -> None:
 
 
 def render(
-    layout: Layout,
+    plan: Project,
     tset: TemplateSet,
     dst: Path,
     *,
     trust: bool = False,
     enforce_policy: bool = True,
-) -> dict[str, Any]:
-    """Write every generated file of the project into `dst` (which must be empty).
+) -> None:
+    """Write every generated file of the planned project into `dst` (which must be empty).
 
     The set's policy is checked on the rendered files (PolicyError lists every violation);
     `enforce_policy=False` leaves that to the caller (`templates validate` collects findings).
     """
     check_trust(tset, trust)
     trust = trust or tset.bundled
-    if layout.digests:  # the project's pins (dockergen.yml) over the set's policy.digests
-        tset = tset.with_digests(layout.digests)
-    context = build_context(layout, tset)
+    if plan.layout.digests:  # the project's pins (dockergen.yml) over the set's policy.digests
+        tset = tset.with_digests(plan.layout.digests)
+    context = build_context(plan)
     _copy(tset, "project", dst, context, trust)
-    for svc in context["built"]:
-        _copy(tset, f"kinds/{svc['kind']}/files", dst / svc["name"], {**context, "svc": svc}, trust)
+    for svc, data in zip(plan.built, context["built"], strict=True):
+        _copy(tset, f"kinds/{svc.kind}/files", dst / svc.name, {**context, "svc": data}, trust)
     if enforce_policy:
         violations = check_output(dst, tset)
         if violations:
             raise PolicyError(violations)
     try:
-        (dst / LAYOUT_FILE).write_text(layout.to_yaml(), encoding="utf-8")
-        state = dst / STATE_DIR
-        state.mkdir(exist_ok=True)
-        (state / SCHEMA_FILE).write_bytes(schema_path().read_bytes())
-        if not tset.bundled:
-            (state / TEMPLATE_FILE).write_text(template_record(tset), encoding="utf-8")
+        (dst / LAYOUT_FILE).write_text(plan.layout.to_yaml(), encoding="utf-8")
     except OSError as exc:
         raise TargetError(write_error(exc, dst)) from None
-    return context
 
 
 def template_record(tset: TemplateSet) -> str:

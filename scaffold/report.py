@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scaffold.api import NewResult
 from scaffold.merge import SIDECAR_SUFFIX, Outcome
+from scaffold.pipeline import NewResult
 
 if TYPE_CHECKING:
     from scaffold.update import DriftResult, UpdateResult
@@ -25,16 +25,18 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def new_report(result: NewResult, *, origin: str | None = None) -> str:
-    """`origin` says where the project name came from, when that isn't plain (`new --layout`)."""
+def new_report(result: NewResult) -> str:
+    """What `new` made; `result.origin` says where the project name came from, when that isn't
+    plain (`new --layout`)."""
+    origin = result.origin
     layout = result.layout
     files = _count(len(result.files), "file")
     why = f"{origin}; " if origin else ""
     lines = [f"Created {layout.project} in {_shown(result.target)} ({why}{files}):"]
-    for svc in result.context["services"]:
-        where = f"127.0.0.1:{svc['publish']}" if svc["published"] else "internal network only"
-        built = "Dockerfile, .dockerignore, starter app" if svc["build"] else svc["image"]
-        lines.append(f"  {svc['name']:<16} {svc['kind']:<9} {where:<22} {built}")
+    for svc in result.plan.services:
+        where = f"127.0.0.1:{svc.publish}" if svc.publish is not None else "internal network only"
+        built = "Dockerfile, .dockerignore, starter app" if svc.build else svc.image
+        lines.append(f"  {svc.name:<16} {svc.kind:<9} {where:<22} {built}")
     if result.secrets:
         lines.append(
             f"Random secrets written to secrets/ ({_count(len(result.secrets), 'file')}, "

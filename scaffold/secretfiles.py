@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scaffold.plan import Secret
 
 SECRETS_DIR = "secrets"
 
 
 def ensure_secrets(
-    context: dict[str, Any], project: Path, *, existing: Path | None = None
+    wanted: Iterable[Secret], project: Path, *, existing: Path | None = None
 ) -> list[str]:
     """Create the missing secret files; return the ones created (relative paths).
 
@@ -24,9 +28,9 @@ def ensure_secrets(
     """
     created: list[str] = []
     directory = project / SECRETS_DIR
-    for secret in context["secrets"]:
-        path = project / secret["file"]
-        if path.exists() or (existing is not None and (existing / secret["file"]).exists()):
+    for secret in wanted:
+        path = project / secret.file
+        if path.exists() or (existing is not None and (existing / secret.file).exists()):
             continue
         directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
@@ -35,5 +39,5 @@ def ensure_secrets(
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_urlsafe(24))
-        created.append(secret["file"])
+        created.append(secret.file)
     return created

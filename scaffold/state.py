@@ -1,7 +1,9 @@
-"""The project's .dockergen/ state: the pristine last render and what produced it.
+"""The project's .dockergen/ folder, owned here: every name in it, reading and writing it.
 
-Keeping the last render inside the project is what lets an update merge three ways without git
-in the project or history in the template set.
+It holds the pristine last render (base/), what produced it (state.json, template.json), the
+editor schema of dockergen.yml, and the journal's files (txn/, txn.done/, written by
+scaffold.journal under the names declared here). Keeping the last render inside the project is
+what lets an update merge three ways without git in the project or history in the template set.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from pathlib import Path
 from scaffold.errors import StateError
 
 STATE_DIR = ".dockergen"
-BASE_DIR = "base"
+BASE_DIR = "base"  # the pristine copy of the last render
 STATE_FILE = "state.json"
+TEMPLATE_FILE = "template.json"  # where a non-bundled set came from, commit included
+SCHEMA_FILE = "dockergen.schema.json"  # for editors: dockergen.yml names it
+TXN_DIR = "txn"  # the journal of an update being applied
+DONE_DIR = "txn.done"  # a finished journal, removed once it is no longer needed
 FORMAT = 1
 
 
@@ -47,8 +53,21 @@ class State:
         return json.dumps({"format": FORMAT, **self.__dict__}, indent=2, sort_keys=True) + "\n"
 
 
-def write_state(project_out: Path, rendered: Path, state: State) -> None:
-    """Save the pristine copy of `rendered` and state.json under project_out/.dockergen/."""
+def schema_path() -> Path:
+    """The shipped JSON schema of dockergen.yml, copied into every project's .dockergen/."""
+    return Path(__file__).resolve().parent / "schema" / SCHEMA_FILE
+
+
+def write_state(
+    project_out: Path, rendered: Path, state: State, *, template_record: str | None = None
+) -> None:
+    """Write project_out/.dockergen/: the editor schema, template.json (for a set that isn't
+    bundled), the pristine copy of `rendered`, and state.json last."""
+    folder = project_out / STATE_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / SCHEMA_FILE).write_bytes(schema_path().read_bytes())
+    if template_record is not None:
+        (folder / TEMPLATE_FILE).write_text(template_record, encoding="utf-8")
     base = project_out / STATE_DIR / BASE_DIR
     if base.exists():
         shutil.rmtree(base)
@@ -59,18 +78,6 @@ def write_state(project_out: Path, rendered: Path, state: State) -> None:
         shutil.copyfile(src, dst)
         state.files[rel] = digest(src.read_bytes())
     (project_out / STATE_DIR / STATE_FILE).write_text(state.to_json(), encoding="utf-8")
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` holding `.dockergen/` and dockergen.yml, as git
-    finds its work tree: a project command works from any of the project's subfolders."""
-    from scaffold.layout import LAYOUT_FILE
-
-    start = start.absolute()
-    for folder in (start, *start.parents):
-        if (folder / STATE_DIR).is_dir() and (folder / LAYOUT_FILE).is_file():
-            return folder
-    return None
 
 
 def read_state(project: Path) -> State:

@@ -24,15 +24,16 @@ from typing import Any
 import yaml
 
 from scaffold import journal
-from scaffold.api import prepare, render_pristine
 from scaffold.conflicts import raise_if_unresolved, unresolved
 from scaffold.edits import LayoutEdit, rewrite_layout
 from scaffold.errors import ConflictError, TargetError
 from scaffold.layout import LAYOUT_FILE, Layout, load, parse
 from scaffold.merge import SIDECAR_SUFFIX, FileMerge, Outcome, merge_file
+from scaffold.pipeline import load_set, prepare, render_pristine
+from scaffold.plan import Project, Secret
 from scaffold.secretfiles import SECRETS_DIR, ensure_secrets
 from scaffold.state import BASE_DIR, STATE_DIR, STATE_FILE, State, read_state, tree_files
-from scaffold.templatesets.loader import TemplateSet, load_template_set
+from scaffold.templatesets.loader import TemplateSet
 
 # ------------------------------------------------------------------------- render and plan
 
@@ -85,7 +86,7 @@ class _Render:
     """A finished render in a temp dir: project files and the `.dockergen/` they'd leave."""
 
     root: Path
-    context: dict[str, Any]
+    plan: Project
 
     def files(self) -> dict[str, bytes]:
         """The project's generated files (without `.dockergen/`), as the pristine copy has them."""
@@ -95,7 +96,7 @@ class _Render:
 def _render(layout: Layout, tset: TemplateSet, tmp: Path, trust: bool) -> _Render:
     root = tmp / "render"
     root.mkdir()
-    return _Render(root=root, context=render_pristine(layout, tset, root, trust=trust))
+    return _Render(root=root, plan=render_pristine(layout, tset, root, trust=trust))
 
 
 def _is_secret(rel: str) -> bool:
@@ -200,14 +201,14 @@ def _plan_state(
 
 
 def _plan_secrets(
-    project: Path, context: dict[str, Any], tmp: Path
+    project: Path, wanted: tuple[Secret, ...], tmp: Path
 ) -> tuple[list[str], list[journal.Change], dict[str, int]]:
     """New random secrets for services that need one; an existing secret is never replaced."""
-    missing = [s for s in context["secrets"] if not (project / s["file"]).exists()]
+    missing = [s for s in wanted if not (project / s.file).exists()]
     if not missing:
         return [], [], {}
     (tmp / "secrets-root").mkdir()
-    created = ensure_secrets({"secrets": missing}, tmp / "secrets-root")
+    created = ensure_secrets(missing, tmp / "secrets-root")
     changes = [
         journal.Change(rel, (tmp / "secrets-root" / rel).read_bytes(), 0o644, keep_existing=True)
         for rel in created
@@ -220,13 +221,11 @@ def _folders(files: dict[str, bytes]) -> set[str]:
     return {rel.split("/", 1)[0] for rel in files if "/" in rel}
 
 
-def _unused_secrets(project: Path, old: dict[str, bytes], context: dict[str, Any]) -> list[str]:
+def _unused_secrets(project: Path, old: dict[str, bytes], plan: Project) -> list[str]:
     """Secret files of services that are gone: kept (the data they guard may still exist)."""
     before = yaml.safe_load(old.get(LAYOUT_FILE, b"")) or {}
-    gone = {s["name"] for s in before.get("services", [])} - {
-        s["name"] for s in context["services"]
-    }
-    used = {s["file"] for s in context["secrets"]}
+    gone = {s["name"] for s in before.get("services", [])} - {s.name for s in plan.services}
+    used = {s.file for s in plan.secrets}
     directory = project / SECRETS_DIR
     if not gone or not directory.is_dir():
         return []
@@ -327,6 +326,10 @@ def _load_project(project: Path) -> tuple[State, str, dict[str, Any], dict[str, 
     return state, text, raw, old
 
 
+def _names_set(raw: dict[str, Any]) -> tuple[Any, Any]:
+    return raw.get("template"), raw.get("template_ref")
+
+
 def update_project(
     project: Path,
     *,
@@ -348,14 +351,16 @@ def update_project(
         renames: dict[str, str] = {}
         layout_text: bytes | None = None
         comments_kept = True
+        tset = load_set(parse(raw), project)  # once: the edit and the render share it
         if edit is not None:
-            current = load_template_set(raw.get("template"), raw.get("template_ref"), base=project)
-            new_raw, renames = edit(raw, current, project)
+            new_raw, renames = edit(raw, tset, project)
             if new_raw != raw:
                 new_text, comments_kept = rewrite_layout(text, raw, new_raw, renames)
                 layout_text = new_text.encode("utf-8")
+            if _names_set(new_raw) != _names_set(raw):  # the edit switched sets
+                tset = load_set(parse(new_raw), project)
             raw = new_raw
-        layout, tset = prepare(parse(raw), project=project.name, base=project)
+        layout, tset = prepare(parse(raw), project=project.name, base=project, tset=tset)
         with tempfile.TemporaryDirectory(prefix="dockergen-update-") as tmp:
             rendered = _render(layout, tset, Path(tmp), trust)
             new = rendered.files()
@@ -368,7 +373,7 @@ def update_project(
                 renames=renames,
                 restore=restore,
             )
-            secrets, secret_changes, dirs = _plan_secrets(project, rendered.context, Path(tmp))
+            secrets, secret_changes, dirs = _plan_secrets(project, rendered.plan.secrets, Path(tmp))
             visible = changes + secret_changes
             changes = visible + _plan_state(project, old, new, rendered.root)
         result = UpdateResult(
@@ -382,7 +387,7 @@ def update_project(
             changes=changes,
             dry_run=dry_run,
             warnings=[recovered] if recovered else [],
-            unused_secrets=_unused_secrets(project, old, rendered.context),
+            unused_secrets=_unused_secrets(project, old, rendered.plan),
             removed_folders=sorted(_folders(old) - _folders(new)),
             kept_volumes=_kept_volumes(old, new, layout.project or project.name),
         )

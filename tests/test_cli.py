@@ -417,7 +417,7 @@ def test_interrupted_new_leaves_no_parent_directories(cwd: Path, monkeypatch):
 
 
 def test_ctrl_c_before_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch):
-    import scaffold.api
+    import scaffold.pipeline
 
     (cwd / "p").mkdir()
     (cwd / "p" / "keep.txt").write_text("mine\n")
@@ -426,7 +426,7 @@ def test_ctrl_c_before_placing_into_existing_dir_keeps_it(cwd: Path, monkeypatch
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scaffold.api, "ensure_secrets", interrupted)
+    monkeypatch.setattr(scaffold.pipeline, "ensure_secrets", interrupted)
     assert_one_line_error(invoke("new", "p", "-d", "postgres", "--force"), code=130)
     assert tree(cwd) == before
 

@@ -101,9 +101,14 @@ def test_interview_writes_the_chosen_layout(venv_bin: Path, tmp_path: Path):
         # Databases: postgres comes pre-checked; add the last one (redis).
         extra = databases[-1]
         answer(child, "Databases?", DOWN * databases.index(extra) + SPACE + ENTER)
-        for db in databases:
-            if db == extra or db == "postgres":
-                expected.append({"name": tset.kinds[db].default_name, "kind": db})
+        chosen = [db for db in databases if db == extra or db == "postgres"]
+        for db in chosen:
+            expected.append({"name": tset.kinds[db].default_name, "kind": db})
+
+        # Two databases: which the backend uses (all are ticked); untick the second one.
+        if backends and len(chosen) > 1:
+            answer(child, "svc uses:", DOWN + SPACE + ENTER)
+            uses = [tset.kinds[chosen[0]].default_name]
 
         # Ports: change the first published service's port, accept the others.
         published = [s for s in expected if tset.kinds[s["kind"]].published]
@@ -121,6 +126,10 @@ def test_interview_writes_the_chosen_layout(venv_bin: Path, tmp_path: Path):
     layout = yaml.safe_load((tmp_path / "myapp" / "dockergen.yml").read_text())
     assert layout["project"] == "myapp"
     assert [{"name": s["name"], "kind": s["kind"]} for s in layout["services"]] == expected
+    if backends and len(chosen) > 1:
+        assert next(s for s in layout["services"] if s["name"] == "svc")["uses"] == uses
+        svc = yaml.safe_load((tmp_path / "myapp" / "docker-compose.yml").read_text())
+        assert list(svc["services"]["svc"]["depends_on"]) == uses
     if published:
         assert layout["services"][0]["port"] == 18181
     compose = yaml.safe_load((tmp_path / "myapp" / "docker-compose.yml").read_text())

@@ -20,7 +20,7 @@ from scaffold import layout as layouts
 from scaffold.api import new_project
 from scaffold.errors import LayoutError
 from scaffold.templatesets.loader import TemplateSet
-from scaffold.templatesets.manifest import Kind, SetManifest
+from scaffold.templatesets.manifest import CategorySpec, Kind, SetManifest
 
 
 def fake_set() -> TemplateSet:
@@ -39,10 +39,15 @@ def fake_set() -> TemplateSet:
         "web": kind("web", "frontend", 8080),
         "py": kind("py", "backend", 8000),
         "js": kind("js", "backend", 8000),
-        "sql": kind("sql", "database", 5432, image="sql:1"),
+        "sql": kind("sql", "database", 5432, image="sql:1", publish=False),
+    }
+    categories = {
+        "frontend": CategorySpec(proxies=["backend"]),
+        "backend": CategorySpec(connects=["database"]),
+        "database": CategorySpec(internal=True),
     }
     return TemplateSet(
-        manifest=SetManifest(name="fake", version="0"),
+        manifest=SetManifest(name="fake", version="0", categories=categories),
         root=Path("/nonexistent"),
         kinds=kinds,
         source="fake",
@@ -520,10 +525,8 @@ def test_no_project_name_at_all():
 
 def test_from_choices_numbers_repeated_kinds():
     data = layouts.from_choices(
-        frontend=None,
-        backends=[],
-        databases=["postgres", "postgres", "redis:cache"],
-        tset=default_set(),
+        [("database", "postgres"), ("database", "postgres"), ("database", "redis:cache")],
+        default_set(),
     )
     assert data == {
         "services": [
@@ -541,7 +544,7 @@ def test_unique_name_numbers_from_2():
 
 def test_from_choices_rejects_kind_of_wrong_category():
     with pytest.raises(LayoutError) as info:
-        layouts.from_choices(frontend=None, backends=["postgres"], databases=[], tset=default_set())
+        layouts.from_choices([("backend", "postgres")], default_set())
     assert info.value.line().startswith("unknown backend kind 'postgres'; valid backend kinds:")
 
 
@@ -550,7 +553,7 @@ def test_json_schema_matches_shipped_file():
     drift); `python -m scaffold.layout` regenerates it."""
     import json
 
-    from scaffold.render import schema_path
+    from scaffold.state import schema_path
 
     assert json.loads(schema_path().read_text()) == layouts.json_schema()
     assert schema_path().read_text() == layouts.schema_text(), "run: python -m scaffold.layout"

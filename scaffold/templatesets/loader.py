@@ -20,7 +20,7 @@ from scaffold.errors import LayoutError, TemplateSetError
 from scaffold.images import canonical_digests
 from scaffold.templatesets import overlay, sources
 from scaffold.templatesets.manifest import (
-    Category,
+    CategorySpec,
     Kind,
     Policy,
     Question,
@@ -93,8 +93,25 @@ class TemplateSet:
         """A kind builds an image when its folder ships a files/ tree with a Dockerfile."""
         return (self.root / "kinds" / kind / "files" / "Dockerfile.jinja").is_file()
 
-    def kinds_in(self, category: Category) -> list[Kind]:
+    def kinds_in(self, category: str) -> list[Kind]:
         return [k for k in self.kinds.values() if k.category == category]
+
+    @property
+    def categories(self) -> dict[str, CategorySpec]:
+        """The set's roles in their declared order (set.yml `categories`)."""
+        return self.manifest.categories
+
+    def category(self, name: str) -> CategorySpec:
+        return self.manifest.categories[name]
+
+    def client_part(self, database: str, connector: str) -> str | None:
+        """The template folder of `database`'s client part for the language of `connector`
+        (`kinds/<database>/clients/<language>`), when the set ships one."""
+        language = self.kinds[connector].language
+        if language is None:
+            return None
+        folder = f"kinds/{database}/clients/{language}"
+        return folder if (self.root / folder).is_dir() else None
 
     def with_digests(self, extra: Mapping[str, str]) -> TemplateSet:
         """The same set with more image digests (a project's `digests`); `extra` wins."""
@@ -155,6 +172,7 @@ def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], 
             raise TemplateSetError(_first_error(exc, where)) from None
     if not kinds:
         raise TemplateSetError(f"{display}: the set declares no kinds (kinds/*/kind.yml)")
+    kinds = _with_categories(manifest, kinds, display)
     config = read_copier_config(root, display)
     subdir = "".join(str(config.get("_subdirectory", "")).split())
     if subdir != "{{dg_subdir}}":
@@ -164,6 +182,31 @@ def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], 
         )
     code = tuple(key for key in CODE_SETTINGS if config.get(key))
     return manifest, kinds, code
+
+
+def _with_categories(
+    manifest: SetManifest, kinds: dict[str, Kind], display: str
+) -> dict[str, Kind]:
+    """Each kind's category checked against set.yml's `categories`, and its `publish` filled
+    from the category's default. (`defaults` is checked when used: a set that removes an
+    inherited kind still loads, and only `new --defaults` says its defaults name it.)"""
+    declared = manifest.categories
+    problem = manifest.relation_error()
+    if problem:
+        raise TemplateSetError(f"{display}/set.yml: categories: {problem}")
+    out: dict[str, Kind] = {}
+    for name, kind in kinds.items():
+        if kind.category not in declared:
+            known = ", ".join(declared) or "none: add `categories:` to set.yml"
+            raise TemplateSetError(
+                f"{display}/kinds/{name}/kind.yml: category {kind.category!r} is not declared "
+                f"in set.yml (categories: {known})"
+            )
+        publish = kind.publish
+        if publish is None:
+            publish = declared[kind.category].publishes
+        out[name] = kind.model_copy(update={"publish": publish})
+    return out
 
 
 def load_template_set(

@@ -23,8 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scaffold.errors import TemplateSetError
 from scaffold.images import canonical
 
-Category = Literal["frontend", "backend", "database"]
-CATEGORIES: tuple[Category, ...] = ("frontend", "backend", "database")
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 _LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -127,15 +125,72 @@ class Develop(_Strict):
     dev_server: DevServer | None = None
 
 
+class CategorySpec(_Strict):
+    """A role a kind plays (frontend, backend, database, a broker, a worker...) and how its
+    services relate to the others: set.yml `categories`, so a new role is data, not Python."""
+
+    connects: list[str] = Field(
+        default_factory=list,
+        description="categories whose services this one connects to: it gets their connection "
+        "environment, client secrets, client parts, depends_on, and the internal network of "
+        "internal ones; a service's `uses` narrows this to the services it names",
+    )
+    proxies: list[str] = Field(
+        default_factory=list,
+        description="categories whose services this one proxies to (svc.upstreams, depends_on)",
+    )
+    internal: bool = Field(
+        default=False,
+        description="lives on the internal network only: no route out, never on the edge network",
+    )
+    published: bool | None = Field(
+        default=None,
+        description="whether its kinds are published by default; default: not internal",
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="variables every service of the category gets, before its connections' and "
+        "its kind's; may use {{ service }}, {{ port }} and {{ uses }} (the names it connects to)",
+    )
+    group: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="the template variable listing the category's services; default: name + s",
+    )
+    ask: Literal["one", "repeat", "pick"] = Field(
+        default="pick",
+        description="the interview: one (a single kind or none), repeat (add services one by "
+        "one, each named), pick (tick kinds, named by default)",
+    )
+    flag: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="`dockergen new --FLAG KIND[:NAME]` picks a kind of this category, when the "
+        "command line has that option; default: the category's name",
+    )
+
+    @property
+    def publishes(self) -> bool:
+        return self.published if self.published is not None else not self.internal
+
+
 class Kind(_Strict):
     """One stack, as declared by `kinds/<kind>/kind.yml`."""
 
     name: str
-    category: Category
+    category: str = Field(description="one of the set's `categories`")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]*$",
+        description="the language of a built kind's code: the client part of a database it "
+        "connects to is kinds/<database kind>/clients/<language>/, when the set has one",
+    )
     description: str
     default_name: str = Field(pattern=NAME_PATTERN)
     port: int = Field(ge=1, le=65535)
-    publish: bool | None = Field(default=None, description="default: not for databases")
+    publish: bool | None = Field(
+        default=None, description="default: the category's `published` (not for databases)"
+    )
     images: dict[str, str] = Field(description="role -> image reference the set emits")
     image: str | None = Field(default=None, description="compose image for non-built kinds")
     user: str | None = Field(default=None, description="numeric uid:gid for non-built kinds")
@@ -155,7 +210,8 @@ class Kind(_Strict):
 
     @property
     def published(self) -> bool:
-        return self.publish if self.publish is not None else self.category != "database"
+        """Whether the kind is published; the loader fills `publish` from its category."""
+        return self.publish if self.publish is not None else True
 
 
 class Question(_Strict):
@@ -317,6 +373,39 @@ class SetManifest(_Strict):
     )
     questions: list[Question] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    categories: dict[str, CategorySpec] = Field(
+        default_factory=dict,
+        description="the roles kinds play and how they relate, in the order services are "
+        "listed; inherited and merged by name by a set that extends this one",
+    )
+    defaults: list[str] = Field(
+        default_factory=list,
+        description="the services of `dockergen new --defaults`: KIND or KIND:NAME each",
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _category_names(cls, value: dict[str, CategorySpec]) -> dict[str, CategorySpec]:
+        for name in value:
+            if not re.fullmatch(r"^[a-z][a-z0-9_-]*$", name):
+                raise ValueError(f"category {name!r}: use lowercase letters, digits, '-' and '_'")
+        return value
+
+    def relation_error(self) -> str | None:
+        """What is wrong with the categories' relations, once merged with a parent set's (a
+        child set may name its parent's categories): None when nothing is."""
+        value = self.categories
+        for name, spec in value.items():
+            for relation, verb in (("connects", "connect"), ("proxies", "proxy")):
+                for other in getattr(spec, relation):
+                    if other not in value:
+                        return (
+                            f"{name}.{relation}: {other!r} is not a category of the set "
+                            f"(its categories: {', '.join(value)})"
+                        )
+                    if other == name:
+                        return f"{name}.{relation}: a category can't {verb} to itself"
+        return None
 
     @field_validator("questions")
     @classmethod

@@ -156,6 +156,20 @@ def rebase(text: str, frm: Path, to: Path) -> str:
     return rel + (f"@{ref}" if ref else "")
 
 
+def recorded_location(text: str, frm: Path, project: Path) -> tuple[str, str | None]:
+    """How dockergen.yml records the set `text` given relative to `frm` (the current folder,
+    a layout file's folder, or the project): a relative set folder stays relative, re-expressed
+    from the project; anything else by its canonical location. Also the `@ref` it names, if any.
+    The one place this rule is written (`new`, `update --set template=`, every render)."""
+    if frm.absolute() != project.absolute():
+        text = rebase(text, frm, project)
+    location = relative_location(text, project)
+    if location is not None:
+        return location, split_ref(text.strip())[1]
+    source = parse(text, base=project)
+    return source.location, source.ref
+
+
 def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Source:
     """Classify a template source; relative paths are taken from `base` (default: cwd).
 

@@ -11,6 +11,8 @@ any backend started, every backend healthy before the frontend started.
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,13 +26,39 @@ pytestmark = pytest.mark.e2e
 @dataclass
 class Stack:
     project: Any
-    since: float  # the engine's clock (same host), just before `up`
+    events: list[str]  # `docker events` JSON lines of this project, recorded during `up`
 
 
 def bring_up(project) -> Any:
-    since = time.time() - 1
-    project.up(build=True)
-    return Stack(project, since)
+    """Start the stack while `docker events` records it. Asking afterwards (`--since`) is not
+    enough: the engine keeps only its last 256 events, which the healthchecks of a few stacks on
+    a shared engine overwrite within a minute. The stream can lag `up` by seconds, so it is read
+    until every service's first healthy event arrived (bounded)."""
+    label = f"label=com.docker.compose.project={project.name}"
+    command = ["docker", "events", "--filter", "type=container", "--filter", label]
+    recorder = subprocess.Popen(
+        [*command, "--format", "{{json .}}"],
+        env=project.lab.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(recorder.stdout or []), daemon=True)
+    reader.start()
+    try:
+        time.sleep(1)  # the stream is open before the first container starts
+        project.up(build=True)
+        services = set(dependencies(project))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and set(_first(lines, "healthy")) != services:
+            time.sleep(0.5)
+    finally:
+        recorder.terminate()
+        recorder.wait(timeout=30)
+        reader.join(timeout=30)
+    return Stack(project, list(lines))
 
 
 @pytest.fixture(scope="module")
@@ -90,32 +118,24 @@ def nanos(timestamp: str) -> int:
     return int(seconds) * 10**9 + int((frac + "000000000")[:9])
 
 
-def events(stack: Stack) -> dict[str, dict[str, int]]:
-    """service -> {"start": first start, "healthy": first healthy} (ns), from engine events."""
-    project = stack.project
-    proc = project.lab.docker(
-        "events",
-        "--since",
-        f"{stack.since:.3f}",
-        "--until",
-        f"{time.time():.3f}",
-        "--filter",
-        "type=container",
-        "--filter",
-        f"label=com.docker.compose.project={project.name}",
-        "--format",
-        "{{json .}}",
-        timeout=60,
-    )
-    seen: dict[str, dict[str, int]] = {}
-    for line in proc.stdout.splitlines():
+def _first(lines: list[str], action: str) -> dict[str, int]:
+    """service -> time (ns) of its first `start` or `healthy` event among `docker events` lines."""
+    actions = {"start": "start", "health_status: healthy": "healthy"}
+    first: dict[str, int] = {}
+    for line in list(lines):
         event = json.loads(line)
         service = event["Actor"]["Attributes"].get("com.docker.compose.service")
-        action = {"start": "start", "health_status: healthy": "healthy"}.get(
-            event.get("Action", "")
-        )
-        if service and action:
-            seen.setdefault(service, {}).setdefault(action, int(event["timeNano"]))
+        if service and actions.get(event.get("Action", "")) == action:
+            first.setdefault(service, int(event["timeNano"]))
+    return first
+
+
+def events(stack: Stack) -> dict[str, dict[str, int]]:
+    """service -> {"start": first start, "healthy": first healthy} (ns), from engine events."""
+    seen: dict[str, dict[str, int]] = {}
+    for action in ("start", "healthy"):
+        for service, when in _first(stack.events, action).items():
+            seen.setdefault(service, {})[action] = when
     return seen
 
 

@@ -1,0 +1,383 @@
+"""The plan: one normalised layout joined with its template set, as typed, frozen data.
+
+Built once per command, after normalising. Everything Python needs later (secrets to create,
+what `new` reports, what `update` keeps) is read from here; the template context
+(scaffold.context) is produced from the plan and never read back, so renaming a key for the
+templates can't silently break Python.
+
+How services relate comes from the set's `categories` (set.yml): a service connects to the
+services of the categories its category `connects` to (narrowed by its `uses`), proxies to those
+of the categories it `proxies` to, and lives on the internal network when its category is
+`internal`. Nothing here branches on a particular category or kind.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from scaffold.errors import TemplateSetError
+from scaffold.images import ImageResolver
+from scaffold.layout import Layout, host_port
+from scaffold.layout import Service as LayoutService
+from scaffold.templatesets.loader import TemplateSet
+from scaffold.templatesets.manifest import Kind
+
+EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
+DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
+
+
+def data_network(service: str) -> str:
+    """The internal network of one database (`db-net`): it and the services that use it only,
+    so a backend can't even reach a database it doesn't use."""
+    return f"{service}{DATA_NETWORK_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network the compose file declares: `edge`, or one internal network per database."""
+
+    name: str
+    internal: bool
+    owner: str | None = None  # the internal service it was made for
+
+_strings = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_labels = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A random value generated once into `file` and mounted at `path` (secretfiles)."""
+
+    service: str
+    name: str
+    env: str | None
+    client: bool  # services connecting to its service get it too
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}_{self.name}"
+
+    @property
+    def file(self) -> str:
+        return f"secrets/{self.id}"
+
+    @property
+    def path(self) -> str:
+        return f"/run/secrets/{self.id}"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A named volume holding one service's data."""
+
+    name: str
+    service: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One edge of the plan: a service connecting to another (a backend to a database)."""
+
+    service: str  # the service connected to
+    kind: str
+    env: Mapping[str, str]  # what the connecting service is told about it
+    secrets: tuple[Secret, ...]  # its client secrets, mounted into the connecting service
+    client: str | None  # template folder of its client part for the connector's language
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image reference as rendered (mirror and digest applied), per role."""
+
+    role: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    kind: str
+    category: str
+    description: str
+    port: int
+    publish: int | None  # host port on 127.0.0.1; None: not published
+    build: bool  # built from its folder (a Dockerfile), else run from `image`
+    images: tuple[Image, ...]
+    image: str | None
+    user: str | None
+    data_dir: str | None
+    volume: Volume | None
+    scratch: tuple[str, ...]
+    cap_add: tuple[str, ...]
+    environment: Mapping[str, str]  # category's, then its connections', then its kind's
+    secrets: tuple[Secret, ...]
+    command: tuple[str, ...] | None
+    healthcheck: Mapping[str, Any] | None
+    client: Mapping[str, str]
+    limits: Mapping[str, Any]
+    env_prefix: str
+    labels: Mapping[str, str]
+    develop: Mapping[str, Any] | None
+    connections: tuple[Connection, ...]
+    upstreams: tuple[str, ...]  # services it proxies to
+    depends_on: tuple[str, ...]
+    networks: tuple[str, ...]
+
+    @property
+    def published(self) -> bool:
+        return self.publish is not None
+
+    @property
+    def client_secrets(self) -> tuple[Secret, ...]:
+        return tuple(s for c in self.connections for s in c.secrets)
+
+
+@dataclass(frozen=True)
+class TemplateSetRef:
+    name: str
+    version: str
+    source: str
+    ref: str | None
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class Project:
+    """The whole plan of one project."""
+
+    name: str
+    layout: Layout
+    template_set: TemplateSetRef
+    answers: Mapping[str, Any]
+    services: tuple[Service, ...]
+    groups: Mapping[str, tuple[str, ...]]  # template variable (`databases`) -> service names
+    networks: tuple[Network, ...]  # declared networks, edge first
+    policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        return tuple(s for svc in self.services for s in svc.secrets)
+
+    @property
+    def volumes(self) -> tuple[Volume, ...]:
+        return tuple(svc.volume for svc in self.services if svc.volume)
+
+    @property
+    def built(self) -> tuple[Service, ...]:
+        return tuple(svc for svc in self.services if svc.build)
+
+    def service(self, name: str) -> Service:
+        return next(svc for svc in self.services if svc.name == name)
+
+
+def env_prefix(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _expand(value: str, variables: Mapping[str, Any]) -> str:
+    """kind.yml strings may say `{{ service }}`, `{{ port }}` or `{{ secrets.password }}`."""
+    if "{" not in value:
+        return value
+    return _strings.from_string(value).render(**variables)
+
+
+def _policy_labels(
+    tset: TemplateSet, variables: dict[str, Any], project: str | None
+) -> dict[str, str]:
+    """The set's required labels for one service, their values rendered."""
+    out = {}
+    for key, template in tset.policy.labels.items():
+        try:
+            out[key] = _labels.from_string(template).render(project=project, **variables)
+        except TemplateError as exc:
+            raise TemplateSetError(
+                f"template set {tset.name!r}: policy.labels.{key}: {exc}"
+            ) from None
+    return out
+
+
+def _develop(svc: LayoutService, kind: Kind, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A built service's `develop` data: watch rules with project-relative paths (compose
+    resolves them from the compose file's folder), and its dev server with variables expanded."""
+    rules = []
+    for rule in kind.develop.watch:
+        path = svc.name if rule.path == "." else posixpath.join(svc.name, rule.path)
+        rules.append({**rule.model_dump(), "path": f"./{path}"})
+    server = kind.develop.dev_server
+    return {
+        "watch": rules,
+        "actions": sorted({r["action"] for r in rules}),
+        "note": kind.develop.note,
+        "dev_server": {
+            "setup": _expand(server.setup, variables) if server.setup else None,
+            "run": _expand(server.run, variables),
+            "note": _expand(server.note, variables),
+        }
+        if server
+        else None,
+    }
+
+
+def _connection_env(
+    name: str, kind: Kind, port: int, secrets: tuple[Secret, ...]
+) -> dict[str, str]:
+    """What a connecting service is told about one service: kind, host, port, client fields,
+    client secret files."""
+    p = env_prefix(name)
+    env = {f"{p}_KIND": kind.name, f"{p}_HOST": name, f"{p}_PORT": str(port)}
+    for key, value in kind.client.items():
+        env[f"{p}_{key.upper()}"] = value
+    for secret in secrets:
+        if secret.client:
+            env[f"{p}_{secret.name.upper()}_FILE"] = secret.path
+    return env
+
+
+def _edges(layout: Layout, tset: TemplateSet) -> dict[str, tuple[list[str], list[str]]]:
+    """service -> (services it connects to, services it proxies to), from the set's categories
+    and each service's `uses` (validated by layout.normalise)."""
+    category = {s.name: tset.kinds[s.kind].category for s in layout.services}
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for svc in layout.services:
+        spec = tset.category(category[svc.name])
+        names = [s.name for s in layout.services]
+        connects = [n for n in names if category[n] in spec.connects]
+        if svc.uses is not None:
+            chosen = set(svc.uses)
+            connects = [n for n in connects if n in chosen]
+        proxies = [n for n in names if category[n] in spec.proxies]
+        out[svc.name] = (connects, proxies)
+    return out
+
+
+def build_plan(layout: Layout, tset: TemplateSet) -> Project:
+    """The plan of a normalised layout (every port filled in) rendered with `tset`."""
+    if layout.project is None:  # pragma: no cover - normalise always names the project
+        raise ValueError("build_plan needs a normalised layout")
+    if layout.digests:  # the project's pins (dockergen.yml) over the set's policy.digests
+        tset = tset.with_digests(layout.digests)
+    answers = tset.resolve_answers(layout.answers)
+    image = ImageResolver(tset.policy, tset.digests)
+    edges = _edges(layout, tset)
+    kinds = {s.name: tset.kinds[s.kind] for s in layout.services}
+    secrets = {
+        s.name: tuple(
+            Secret(s.name, spec.name, spec.env, spec.client) for spec in kinds[s.name].secrets
+        )
+        for s in layout.services
+    }
+    internal = {s.name: tset.category(kinds[s.name].category).internal for s in layout.services}
+    services: list[Service] = []
+    for svc in layout.services:
+        kind = kinds[svc.name]
+        spec = tset.category(kind.category)
+        connects, proxies = edges[svc.name]
+        assert svc.port is not None  # normalised
+        published_on = host_port(svc, kind.published)
+        variables: dict[str, Any] = {
+            "service": svc.name,
+            "port": svc.port,
+            # where a process on the host should listen in its place (a dev server): the
+            # published port, which the frontend's dev proxy targets; the container's if unpublished
+            "host_port": svc.port if published_on is None else published_on,
+            "secrets": {s.name: s.path for s in secrets[svc.name]},
+            "uses": connects,
+        }
+        connections = tuple(
+            Connection(
+                service=name,
+                kind=kinds[name].name,
+                env=_connection_env(name, kinds[name], _port(layout, name), secrets[name]),
+                secrets=tuple(s for s in secrets[name] if s.client),
+                client=tset.client_part(kinds[name].name, svc.kind),
+            )
+            for name in connects
+        )
+        environment = {k: _expand(v, variables) for k, v in spec.environment.items()}
+        for conn in connections:
+            environment.update(conn.env)
+        environment.update({k: _expand(v, variables) for k, v in kind.environment.items()})
+        health = kind.healthcheck.model_dump() if kind.healthcheck else None
+        if health:
+            health["test"] = [_expand(t, variables) for t in health["test"]]
+        labels = {
+            "org.opencontainers.image.title": f"{layout.project}-{svc.name}",
+            "org.opencontainers.image.description": kind.description,
+            **_policy_labels(
+                tset, {"service": svc.name, "kind": svc.kind, "answers": answers}, layout.project
+            ),
+        }
+        build = tset.builds(svc.kind)
+        if internal[svc.name]:
+            networks = [data_network(svc.name)]
+        else:
+            networks = [EDGE_NETWORK] + [data_network(n) for n in connects if internal[n]]
+        services.append(
+            Service(
+                name=svc.name,
+                kind=svc.kind,
+                category=kind.category,
+                description=kind.description,
+                port=svc.port,
+                publish=published_on,
+                build=build,
+                images=tuple(Image(role, image(ref) or ref) for role, ref in kind.images.items()),
+                image=image(kind.image),
+                user=kind.user,
+                data_dir=kind.data_dir,
+                volume=Volume(f"{svc.name}-data", svc.name, kind.data_dir)
+                if kind.data_dir
+                else None,
+                scratch=tuple(kind.scratch),
+                cap_add=tuple(kind.cap_add),
+                environment=environment,
+                secrets=secrets[svc.name],
+                command=tuple(_expand(c, variables) for c in kind.command)
+                if kind.command
+                else None,
+                healthcheck=health,
+                client=dict(kind.client),
+                limits=kind.limits.model_dump(),
+                env_prefix=env_prefix(svc.name),
+                labels=labels,
+                develop=_develop(svc, kind, variables) if build else None,
+                connections=connections,
+                upstreams=tuple(proxies),
+                depends_on=tuple(dict.fromkeys([*proxies, *connects])),
+                networks=tuple(networks),
+            )
+        )
+    groups = {
+        spec.group or f"{name}s": tuple(s.name for s in services if s.category == name)
+        for name, spec in tset.categories.items()
+    }
+    declared = [Network(EDGE_NETWORK, internal=False)] if not all(internal.values()) else []
+    declared += [
+        Network(data_network(s.name), internal=True, owner=s.name)
+        for s in services
+        if internal[s.name]
+    ]
+    return Project(
+        name=layout.project,
+        layout=layout,
+        template_set=TemplateSetRef(tset.name, tset.version, tset.source, tset.ref, tset.commit),
+        answers=answers,
+        services=tuple(services),
+        groups=groups,
+        networks=tuple(declared),
+        policy=tset.policy.model_dump(exclude={"digests"}),
+    )
+
+
+def _port(layout: Layout, name: str) -> int:
+    port = next(s.port for s in layout.services if s.name == name)
+    assert port is not None  # normalised
+    return port

@@ -1,0 +1,371 @@
+"""The typed plan, `uses` edges and categories as set data (issue 10, items 1-3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from projects import default_set
+from typer.testing import CliRunner
+
+from scaffold import layout as layouts
+from scaffold.api import NewRequest, create_project, new_project
+from scaffold.cli import app
+from scaffold.errors import LayoutError, TemplateSetError
+from scaffold.plan import EDGE_NETWORK, Network, build_plan, data_network
+from scaffold.templatesets import overlay
+from scaffold.templatesets.loader import TemplateSet, load_template_set
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKERGEN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def plan_of(services: list[dict[str, Any]], tset: TemplateSet | None = None):
+    tset = tset or default_set()
+    layout = layouts.normalise(layouts.parse({"services": services}), tset, project="demo")
+    return build_plan(layout, tset)
+
+
+TWO_DBS = [
+    {"name": "web", "kind": "react"},
+    {"name": "api", "kind": "fastapi", "uses": ["db"]},
+    {"name": "node", "kind": "express"},
+    {"name": "db", "kind": "postgres"},
+    {"name": "cache", "kind": "redis"},
+]
+
+
+def compose_of(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / "docker-compose.yml").read_text())
+
+
+# ---------------------------------------------------------------------------------- the plan
+
+
+def test_plan_of_the_default_layout() -> None:
+    plan = plan_of(
+        [
+            {"name": "web", "kind": "react"},
+            {"name": "api", "kind": "fastapi"},
+            {"name": "db", "kind": "postgres"},
+        ]
+    )
+    web, api, db = plan.services
+    assert (web.upstreams, web.depends_on, web.connections) == (("api",), ("api",), ())
+    assert [c.service for c in api.connections] == ["db"]
+    assert api.depends_on == ("db",)
+    assert api.environment["DATABASES"] == "db" and api.environment["PORT"] == "8000"
+    assert api.environment["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
+    assert [s.id for s in api.client_secrets] == ["db_password"]
+    assert (web.networks, api.networks, db.networks) == (
+        (EDGE_NETWORK,),
+        (EDGE_NETWORK, "db-net"),
+        ("db-net",),
+    )
+    assert plan.networks == (Network(EDGE_NETWORK, False), Network("db-net", True, "db"))
+    assert db.publish is None and web.publish == web.port
+    assert [s.file for s in plan.secrets] == ["secrets/db_password"]
+    assert [v.name for v in plan.volumes] == ["db-data"]
+    assert dict(plan.groups) == {"frontends": ("web",), "backends": ("api",), "databases": ("db",)}
+    with pytest.raises(AttributeError):
+        api.port = 1  # type: ignore[misc]  # frozen
+
+
+def test_a_backend_gets_only_the_databases_it_uses() -> None:
+    plan = plan_of(TWO_DBS)
+    api, node = plan.service("api"), plan.service("node")
+    assert [c.service for c in api.connections] == ["db"]
+    assert api.depends_on == ("db",)
+    assert api.environment["DATABASES"] == "db"
+    assert not any(key.startswith("CACHE_") for key in api.environment)
+    assert [s.id for s in api.client_secrets] == ["db_password"]
+    # and only its network: it can't even reach `cache`
+    assert api.networks == (EDGE_NETWORK, data_network("db"))
+    # no `uses`: every database, as before
+    assert [c.service for c in node.connections] == ["db", "cache"]
+    assert node.networks == (EDGE_NETWORK, "db-net", "cache-net")
+    assert node.environment["DATABASES"] == "db,cache"
+
+
+def test_a_backend_that_uses_nothing_stays_off_the_data_network() -> None:
+    plan = plan_of(
+        [{"name": "api", "kind": "fastapi", "uses": []}, {"name": "db", "kind": "postgres"}]
+    )
+    api = plan.service("api")
+    assert api.connections == () and api.depends_on == () and api.networks == (EDGE_NETWORK,)
+    assert api.environment["DATABASES"] == ""
+
+
+def test_connections_name_their_client_part_when_the_set_has_one(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "kinds" / "postgres" / "clients" / "python").mkdir(parents=True)
+    (root / "kinds" / "postgres" / "clients" / "python" / "requirements.txt").write_text(
+        "psycopg\n"
+    )
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    tset = load_template_set(str(root))
+    plan = plan_of(TWO_DBS, tset)
+    clients = {c.service: c.client for c in plan.service("node").connections}
+    assert clients == {"db": None, "cache": None}  # express is node: no folder for it
+    assert [c.client for c in plan.service("api").connections] == ["kinds/postgres/clients/python"]
+
+
+# ------------------------------------------------------------------------------------- uses
+
+
+@pytest.mark.parametrize(
+    ("uses", "message"),
+    [
+        (["nope"], "services.api.uses: no service named 'nope'; the services are: web, api, db"),
+        (
+            ["web"],
+            "services.api.uses: 'web' is a frontend; a backend uses only services of: database",
+        ),
+        (["api"], "services.api.uses: a service can't use itself"),
+        (["db", "db"], "services.api.uses: 'db' is named twice"),
+    ],
+)
+def test_uses_is_validated_in_one_line(uses: list[str], message: str) -> None:
+    with pytest.raises(LayoutError) as info:
+        plan_of(
+            [
+                {"name": "web", "kind": "react"},
+                {"name": "api", "kind": "fastapi", "uses": uses},
+                {"name": "db", "kind": "postgres"},
+            ]
+        )
+    assert info.value.line() == message
+
+
+def test_uses_on_a_category_that_connects_to_nothing() -> None:
+    with pytest.raises(LayoutError) as info:
+        plan_of([{"name": "db", "kind": "postgres", "uses": []}])
+    assert (
+        info.value.line()
+        == "services.db.uses: a database connects to no other service; remove 'uses'"
+    )
+
+
+def test_uses_is_recorded_only_when_given() -> None:
+    tset = default_set()
+    plain = layouts.normalise(layouts.parse({"services": TWO_DBS[2:]}), tset, project="p")
+    assert "uses" not in plain.to_yaml()
+    given = layouts.normalise(layouts.parse({"services": TWO_DBS}), tset, project="p")
+    assert yaml.safe_load(given.to_yaml())["services"][1]["uses"] == ["db"]
+
+
+def test_uses_narrows_the_rendered_compose_file(tmp_path: Path) -> None:
+    new_project(tmp_path / "shop", layouts.parse({"services": TWO_DBS}))
+    services = compose_of(tmp_path / "shop")["services"]
+    api, node = services["api"], services["node"]
+    assert list(api["depends_on"]) == ["db"] and list(node["depends_on"]) == ["db", "cache"]
+    assert api["secrets"] == ["db_password"]
+    assert node["secrets"] == ["db_password", "cache_password"]
+    assert "CACHE_HOST" not in api["environment"] and "CACHE_HOST" in node["environment"]
+    assert api["networks"] == ["edge", "db-net"]  # it can't reach cache at all
+    assert node["networks"] == ["edge", "db-net", "cache-net"]
+    networks = compose_of(tmp_path / "shop")["networks"]
+    assert networks["db-net"]["internal"] is True and networks["cache-net"]["internal"] is True
+
+
+def test_update_set_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "shop"
+    new_project(project, layouts.parse({"services": TWO_DBS[1:]}))
+    monkeypatch.chdir(project)
+    result = runner.invoke(app, ["update", "--set", "services.node.uses=cache"])
+    assert result.exit_code == 0, result.output
+    entry = yaml.safe_load((project / "dockergen.yml").read_text())["services"][1]
+    assert entry["uses"] == ["cache"]
+    assert list(compose_of(project)["services"]["node"]["depends_on"]) == ["cache"]
+    result = runner.invoke(app, ["update", "--set", "services.node.uses="])  # back to all
+    assert result.exit_code == 0, result.output
+    assert "uses" not in yaml.safe_load((project / "dockergen.yml").read_text())["services"][1]
+    assert list(compose_of(project)["services"]["node"]["depends_on"]) == ["db", "cache"]
+    result = runner.invoke(app, ["update", "--set", "services.node.uses=api"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "dockergen: services.node.uses: 'api' is a backend; a backend uses only services of: "
+        "database"
+    )
+
+
+def test_renaming_a_database_follows_into_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "shop"
+    new_project(project, layouts.parse({"services": TWO_DBS[1:]}))
+    monkeypatch.chdir(project)
+    result = runner.invoke(app, ["update", "--set", "services.db.name=main"])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((project / "dockergen.yml").read_text())["services"][0]["uses"] == [
+        "main"
+    ]
+
+
+# ------------------------------------------------------------------------ categories as data
+
+
+BROKER_SET = """\
+name: team
+version: 1.0.0
+extends: default
+categories:
+  backend:
+    connects: [database, broker]
+  broker:
+    internal: true
+defaults: [fastapi, mq]
+"""
+MQ_KIND = """\
+category: broker
+description: A message broker (the redis image) for tests
+default_name: mq
+port: 6379
+image: redis:8.6-trixie
+images:
+  runtime: redis:8.6-trixie
+user: "999:999"
+scratch: [/tmp]
+healthcheck:
+  test: [CMD, redis-cli, -h, 127.0.0.1, ping]
+"""
+
+
+@pytest.fixture
+def broker_set(tmp_path: Path) -> Path:
+    root = tmp_path / "sets" / "team"
+    (root / "kinds" / "mq").mkdir(parents=True)
+    (root / "set.yml").write_text(BROKER_SET)
+    (root / "kinds" / "mq" / "kind.yml").write_text(MQ_KIND)
+    return root
+
+
+def test_a_set_adds_a_category_with_no_python_change(broker_set: Path, tmp_path: Path) -> None:
+    tset = load_template_set(str(broker_set))
+    assert list(tset.categories) == ["frontend", "backend", "database", "broker"]
+    assert tset.kinds["mq"].published is False  # internal: not published by default
+    data = layouts.defaults_layout(tset)
+    assert data == {"services": [{"name": "api", "kind": "fastapi"}, {"name": "mq", "kind": "mq"}]}
+    layout = layouts.parse({**data, "template": str(broker_set)})
+    new_project(tmp_path / "shop", layout)
+    services = compose_of(tmp_path / "shop")["services"]
+    assert list(services["api"]["depends_on"]) == ["mq"]
+    assert services["api"]["environment"]["MQ_HOST"] == "mq"
+    assert services["api"]["environment"]["DATABASES"] == "mq"
+    assert services["mq"]["networks"] == ["mq-net"] and "ports" not in services["mq"]
+    assert services["api"]["networks"] == ["edge", "mq-net"]
+
+
+def test_the_service_flag_takes_a_kind_of_any_category(broker_set: Path, tmp_path: Path) -> None:
+    target = tmp_path / "shop"
+    result = runner.invoke(
+        app,
+        ["new", str(target), "-t", str(broker_set), "--backend", "fastapi", "--service", "mq"],
+    )
+    assert result.exit_code == 0, result.output
+    names = [s["name"] for s in yaml.safe_load((target / "dockergen.yml").read_text())["services"]]
+    assert names == ["api", "mq"]
+
+
+@pytest.mark.parametrize(
+    ("categories", "message"),
+    [
+        (
+            "categories: {backend: {connects: [queue]}}",
+            "categories: backend.connects: 'queue' is not a category of the set "
+            "(its categories: frontend, backend, database)",
+        ),
+        (
+            "categories: {backend: {proxies: [backend]}}",
+            "categories: backend.proxies: a category can't proxy to itself",
+        ),
+    ],
+)
+def test_a_bad_relation_is_one_line(tmp_path: Path, categories: str, message: str) -> None:
+    root = tmp_path / "team"
+    root.mkdir()
+    (root / "set.yml").write_text(f"name: team\nversion: 1.0.0\nextends: default\n{categories}\n")
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    line = info.value.line()
+    assert "\n" not in line and line.endswith(message), line
+
+
+def test_a_kind_of_an_undeclared_category(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "kinds" / "mq").mkdir(parents=True)
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    (root / "kinds" / "mq" / "kind.yml").write_text(MQ_KIND)
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    assert info.value.line().endswith(
+        "kinds/mq/kind.yml: category 'broker' is not declared in set.yml "
+        "(categories: frontend, backend, database)"
+    )
+
+
+def test_defaults_come_from_the_set() -> None:
+    data = layouts.defaults_layout(default_set())
+    assert [s["kind"] for s in data["services"]] == ["react", "fastapi", "postgres"]
+
+
+# ----------------------------------------------------------------------- one load per command
+
+
+@pytest.fixture
+def resolves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every time a set is laid out (fetched, for git) during the test."""
+    calls: list[str] = []
+    real = overlay.resolve
+
+    def counting(source: Any) -> Any:
+        calls.append(source.location)
+        return real(source)
+
+    monkeypatch.setattr(overlay, "resolve", counting)
+    return calls
+
+
+def test_new_loads_the_set_once(broker_set: Path, tmp_path: Path, resolves: list[str]) -> None:
+    request = NewRequest(name=str(tmp_path / "shop"), defaults=True, template=str(broker_set))
+    create_project(request)
+    assert resolves == [str(broker_set.resolve())]
+
+
+def test_update_with_an_edit_loads_the_set_once(
+    broker_set: Path, tmp_path: Path, resolves: list[str]
+) -> None:
+    from scaffold.api import layout_edit, update_project
+
+    project = tmp_path / "shop"
+    create_project(NewRequest(name=str(project), defaults=True, template=str(broker_set)))
+    resolves.clear()
+    edit = layout_edit(assignments=["services.api.uses=mq"], answers=[])
+    result = update_project(project, edit)
+    assert not result.conflicts
+    assert resolves == [str(broker_set.resolve())]
+
+
+def test_a_group_may_not_take_a_name_of_the_context(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    root.mkdir()
+    (root / "set.yml").write_text(
+        "name: team\nversion: 1.0.0\nextends: default\ncategories: {database: {group: secrets}}\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        new_project(
+            tmp_path / "shop",
+            layouts.parse(
+                {"services": [{"name": "db", "kind": "postgres"}], "template": str(root)}
+            ),
+        )
+    assert info.value.line() == (
+        "template set 'team': set.yml categories: the group 'secrets' is a name of the template "
+        "context; give the category another `group`"
+    )
