@@ -20,7 +20,7 @@ from scaffold.errors import EngineError
 
 def _run(
     args: list[str], *, timeout: float, cwd: Path | None = None, shield: bool = False
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     """Run a docker command; `shield` puts it in a session of its own, out of reach of the
     terminal's Ctrl-C (a teardown must finish even when the user presses it again)."""
     return subprocess.run(
@@ -60,7 +60,7 @@ class Engine:
         name: str | None = None,
         files: Sequence[Path] = (),
         shield: bool = False,
-    ) -> subprocess.CompletedProcess:
+    ) -> subprocess.CompletedProcess[str]:
         cmd = self.compose_command(project, *args, name=name, files=files)
         return _run(cmd, cwd=project, timeout=timeout, shield=shield)
 
@@ -97,10 +97,11 @@ class Engine:
         proc = _run([self.docker, kind, "inspect", *ids], timeout=60)
         if proc.returncode != 0:
             raise EngineError(f"docker {kind} inspect failed: {last_line(proc)}")
-        return json.loads(proc.stdout)
+        objects: list[dict[str, Any]] = json.loads(proc.stdout)
+        return objects
 
 
-def last_line(proc: subprocess.CompletedProcess) -> str:
+def last_line(proc: subprocess.CompletedProcess[str]) -> str:
     text = (proc.stderr or proc.stdout or "").strip().splitlines()
     return text[-1] if text else f"exit status {proc.returncode}"
 
@@ -134,5 +135,6 @@ def parse_ps(stdout: str) -> list[dict[str, Any]]:
     if not stdout:
         return []
     if stdout.startswith("["):
-        return json.loads(stdout)
+        listed: list[dict[str, Any]] = json.loads(stdout)
+        return listed
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]

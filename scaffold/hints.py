@@ -33,8 +33,8 @@ def syntax_frontend_failure(output: str) -> str | None:
         if re.search(rf"(?m)^#{match['step']} ERROR\b", output):
             ref = match["ref"]
             break
-    if ref is None and (match := _BUILDX.search(output)) is not None:
-        ref = match["ref"]
+    if ref is None and (buildx := _BUILDX.search(output)) is not None:
+        ref = buildx["ref"]
     if ref is None:
         return None
     return (
@@ -44,7 +44,7 @@ def syntax_frontend_failure(output: str) -> str | None:
     )
 
 
-def build_failure_line(proc: subprocess.CompletedProcess) -> str:
+def build_failure_line(proc: subprocess.CompletedProcess[str]) -> str:
     """The line `verify` shows for a failed `docker compose build`: the fix when one is known,
     else the build's last line."""
     from scaffold.engine import last_line

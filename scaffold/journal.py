@@ -150,7 +150,7 @@ def _ops(changes: Sequence[Change], dirs: dict[str, int]) -> list[dict[str, Any]
                 emptied.add(parent.as_posix())
                 parent = parent.parent
         else:
-            op = {"op": "put", "path": change.path, "src": f"{n:05d}"}
+            op: dict[str, str | bool] = {"op": "put", "path": change.path, "src": f"{n:05d}"}
             if change.keep_existing:
                 op["keep_existing"] = True
             ops.append(op)

@@ -8,14 +8,16 @@ rendered (they are generated once and then left alone).
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+from jinja2 import TemplateError
+
 from scaffold.context import build_context
-from scaffold.errors import PolicyError, TemplateSetError
+from scaffold.copier_adapter import copy_folder
+from scaffold.errors import DockergenError, PolicyError, TargetError, TemplateSetError
 from scaffold.layout import LAYOUT_FILE
 from scaffold.plan import Project
 from scaffold.policy import check_output
@@ -27,60 +29,40 @@ from scaffold.templatesets.loader import TemplateSet
 NEVER_RENDERED = ("__pycache__", "*.py[cod]", ".DS_Store", ".git", ".svn", "~*")
 
 
-@contextlib.contextmanager
-def _without_git_probes() -> Iterator[None]:
-    """Skip copier's git probes, which here can only cost time.
+def _failure(tset: TemplateSet, subdir: str, dst: Path, exc: Exception) -> DockergenError:
+    """The one line for what a set's template (or the disk under it) can raise while rendering.
 
-    Each run_copy asks git whether the template is a repository or a bundle (a `git init` and
-    more) and, per rendered file, whether the destination's index needs an executable-bit fix.
-    Our sources are always plain folders (bundled, or materialised without .git by
-    templatesets.overlay) rendered into a fresh staging directory nobody has `git add`ed, so every
-    answer is known: not a repository, nothing to sync. That is about a third of a render.
-    If copier's internals move, the probes simply run again.
+    Anything else (a TypeError in our own code, say) is a bug: it is not caught, so its
+    traceback shows.
     """
-    import copier._main as copier_main
-    import copier._template as copier_template
+    from copier.errors import CopierError  # already imported: the render ran
 
-    saved: list[tuple[Any, str, Any]] = []
-    for module, name, stub in (
-        (copier_main, "is_git_available", lambda: False),
-        (copier_template, "is_git_available", lambda: False),
-        (copier_template, "get_repo", lambda url: None),
-    ):
-        if hasattr(module, name):
-            saved.append((module, name, getattr(module, name)))
-            setattr(module, name, stub)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+    if isinstance(exc, OSError):
+        return TargetError(write_error(exc, dst))
+    if isinstance(exc, CopierError):
+        return TemplateSetError(f"template set {tset.name!r} failed to render {subdir}: {exc}")
+    return TemplateSetError(
+        f"template set {tset.name!r} failed to render {subdir}: {type(exc).__name__}: {exc}"
+    )
+
+
+def write_error(exc: OSError, dst: Path) -> str:
+    """`no space left on device while writing PATH`: the disk's words and the file, one line."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    path = Path(exc.filename) if exc.filename else dst
+    doing = "writing" if path.is_relative_to(dst) or not path.is_absolute() else "reading"
+    return f"{reason} while {doing} {path}"
 
 
 def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust: bool) -> None:
-    from copier import Settings, run_copy  # heavy import: only when rendering
-    from copier.errors import CopierError
+    from copier.errors import CopierError  # heavy import: only when rendering
 
     try:
-        with _without_git_probes():
-            run_copy(
-                str(tset.root),
-                str(dst),
-                data={**data, "dg_subdir": subdir},
-                defaults=True,
-                quiet=True,
-                overwrite=True,
-                exclude=NEVER_RENDERED,
-                unsafe=trust,
-                settings=Settings(trust=set()),
-            )
-    except CopierError as exc:
-        raise TemplateSetError(f"template set {tset.name!r} failed to render: {exc}") from None
-    except Exception as exc:  # jinja errors from a set's template: name the set, not a traceback
-        kind = type(exc).__name__
-        raise TemplateSetError(
-            f"template set {tset.name!r} failed to render {subdir}: {kind}: {exc}"
-        ) from None
+        copy_folder(
+            tset.root, dst, {**data, "dg_subdir": subdir}, exclude=NEVER_RENDERED, unsafe=trust
+        )
+    except (CopierError, TemplateError, yaml.YAMLError, OSError) as exc:
+        raise _failure(tset, subdir, dst, exc) from None
 
 
 def check_trust(tset: TemplateSet, trust: bool) -> None:
@@ -118,7 +100,10 @@ def render(
         violations = check_output(dst, tset)
         if violations:
             raise PolicyError(violations)
-    (dst / LAYOUT_FILE).write_text(plan.layout.to_yaml(), encoding="utf-8")
+    try:
+        (dst / LAYOUT_FILE).write_text(plan.layout.to_yaml(), encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(write_error(exc, dst)) from None
 
 
 def template_record(tset: TemplateSet) -> str:

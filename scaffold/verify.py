@@ -163,7 +163,8 @@ def _config(engine: Engine, project: Path, **kwargs: Any) -> dict[str, Any]:
     proc = engine.compose(project, "config", "--format", "json", timeout=120, **kwargs)
     if proc.returncode != 0:
         raise CheckFailed(f"docker compose config failed: {last_line(proc)}")
-    return json.loads(proc.stdout)
+    config: dict[str, Any] = json.loads(proc.stdout)
+    return config
 
 
 def collect(engine: Engine, stack: Stack) -> list[ServiceStatus]:

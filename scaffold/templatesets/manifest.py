@@ -272,9 +272,12 @@ class Question(_Strict):
         """A valid answer for sample renders (`templates validate`)."""
         if self.default is not None:
             return self.coerce(self.default)
-        return {"bool": False, "int": 1, "choice": self.choices[0] if self.choices else ""}.get(
-            self.type, "example"
-        )
+        samples: dict[str, bool | int | str] = {
+            "bool": False,
+            "int": 1,
+            "choice": self.choices[0] if self.choices else "",
+        }
+        return samples.get(self.type, "example")
 
 
 class Policy(_Strict):

@@ -23,7 +23,8 @@ def ask_answers(tset: TemplateSet, given: Mapping[str, Any]) -> dict[str, Any]:
         if q.type == "bool":
             prompt = questionary.confirm(label, default=bool(default))
         elif q.type == "choice":
-            prompt = questionary.select(label, choices=q.choices, default=default)
+            choice = None if default is None else str(default)  # checked against choices at load
+            prompt = questionary.select(label, choices=q.choices, default=choice)
         else:
 
             def valid(text: str, q: Question = q) -> bool | str:

@@ -183,7 +183,8 @@ def parse(text: str, ref: str | None = None, *, base: Path | None = None) -> Sou
     location, inline = split_ref(text)
     if inline and ref and inline != ref:
         raise UsageError(f"{text} names ref {inline!r} but --template-ref says {ref!r}")
-    ref = check_ref(ref or inline) if (ref or inline) else None
+    picked = ref or inline
+    ref = check_ref(picked) if picked else None
     if _URL.match(location) or _SCP.match(location):
         return Source("git", location.removeprefix("git+"), ref)
     path = Path(location).expanduser()
