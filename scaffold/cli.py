@@ -520,8 +520,8 @@ def templates_validate(
 
 def _is_click_error(exc: Exception) -> bool:
     """Click's ClickException, recognised by its documented interface (`format_message`,
-    `exit_code`), not by import path: typer vendors click in recent releases (as a private
-    module) and depends on the click package in older ones, and both are in our range."""
+    `exit_code`), not by import path: typer (0.26 and later, our range) vendors click as a
+    private module, which is no API to import from."""
     return callable(getattr(exc, "format_message", None)) and isinstance(
         getattr(exc, "exit_code", None), int
     )

@@ -30,7 +30,8 @@ LayoutEdit = Callable[[dict[str, Any], TemplateSet, Path], tuple[dict[str, Any],
 
 
 def _services(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return raw["services"]
+    services: list[dict[str, Any]] = raw["services"]
+    return services
 
 
 def _find(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -288,10 +289,11 @@ def _edit_items(
     out = list(entries[0][0])  # comments before the first entry are about the whole list
     lost, last = False, -1
     for item in new:
-        k = index.get(origin.get(item["name"], item["name"]))
-        if k is None:
+        found = index.get(origin.get(item["name"], item["name"]))
+        if found is None:
             out += _dump([item], indent)
             continue
+        k = found
         if k < last:
             return None  # reordered: the caller re-dumps the whole list
         last = k
