@@ -122,6 +122,8 @@ def copier_repo(root: Path, v1: Path, context: dict[str, Any]) -> Path:
     shutil.copytree(v1 / "project", template)
     shutil.copytree(v1 / "kinds" / "fastapi" / "files", template / YIELD_DIR)
     shutil.copytree(v1 / "partials", repo / "partials")
+    for clients in (v1 / "kinds").glob("*/clients"):  # database client parts the backend includes
+        shutil.copytree(clients, repo / "kinds" / clients.parent.name / "clients")
     (template / "{{ _copier_conf.answers_file }}.jinja").write_text(
         "{{ _copier_answers|to_nice_yaml -}}\n"
     )
