@@ -76,8 +76,13 @@ def test_publish_moves_the_host_port_only(published: Project) -> None:
     assert image_ids(project) == before
 
     update_project(project.path, edit=set_values(["services.api.publish=false"]))
+    # behind a frontend, not published is the default: dockergen.yml says nothing more
+    api_entry = layouts.load(project.path / "dockergen.yml").services[1]
+    assert api_entry.name == "api" and api_entry.publish is None
     project.up()
     assert host(site, "/api/healthz")[0] == 200  # reached inside, through the frontend
+    with pytest.raises(OSError):
+        host(api, "/healthz")  # nothing listens on the old host port any more
     inspect = project.lab.docker(
         "inspect", "--format", "{{json .NetworkSettings.Ports}}", project.container("api")
     ).stdout
