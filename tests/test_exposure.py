@@ -207,10 +207,11 @@ def test_generated_readme_says_where_each_backend_is_and_how_to_publish_it(
         "| `api` | fastapi | http://127.0.0.1:8080/api/api/ (not published; port 8000 inside) |"
         in readme
     )
-    assert "`api` is reached through the frontend only" in readme
+    assert "`api` is reached through `web` only" in readme
     assert "dockergen update --set services.api.publish=8000" in readme
     develop = readme.split("## Develop", 1)[1]
-    assert "`api` is not published (the frontend is its way in)" in develop
+    assert "`api` is not published (`web` is its way in)" in develop
+    assert "127.0.0.1:8000 to itself, where the dev server of `web` sends `/api/api/`" in develop
     assert "docker compose stop api" not in develop  # nothing of its holds the host port
 
 
@@ -218,7 +219,7 @@ def test_generated_readme_without_a_frontend_has_no_proxy_words(tmp_path: Path) 
     generate(tmp_path / "p", layout({"name": "api", "kind": "fastapi"}))
     readme = (tmp_path / "p" / "README.md").read_text(encoding="utf-8")
     assert "| `api` | fastapi | http://127.0.0.1:8000 |" in readme
-    assert "through the frontend only" not in readme
+    assert "is not published" not in readme and " only, so every request" not in readme
     assert "docker compose stop api    # frees 127.0.0.1:8000" in readme
 
 
