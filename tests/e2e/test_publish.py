@@ -76,9 +76,8 @@ def test_publish_moves_the_host_port_only(published: Project) -> None:
     assert image_ids(project) == before
 
     update_project(project.path, edit=set_values(["services.api.publish=false"]))
-    # behind a frontend, not published is the default: dockergen.yml says nothing more
-    api_entry = layouts.load(project.path / "dockergen.yml").services[1]
-    assert api_entry.name == "api" and api_entry.publish is None
+    compose = (project.path / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"127.0.0.1:{api}:" not in compose and f"127.0.0.1:{moved}:" not in compose
     project.up()
     assert host(site, "/api/healthz")[0] == 200  # reached inside, through the frontend
     with pytest.raises(OSError):
