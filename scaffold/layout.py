@@ -102,7 +102,8 @@ class Service(_Model):
     publish: int | Literal[False] | None = Field(
         default=None,
         description="host port on 127.0.0.1 the service is published on, or false for not "
-        "published; default: the same number as `port` (databases are never published)",
+        "published; default: the same number as `port`, except a backend a frontend proxies "
+        "to (reached through it) and a database (never published)",
         json_schema_extra={  # for editors; _publish says the same in words
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": 65535},

@@ -184,6 +184,8 @@ def test_vite_proxies_to_published_ports_and_to_dev_servers(tmp_path: Path) -> N
         ),
     )
     vite = (tmp_path / "p" / "web" / "vite.config.js").read_text(encoding="utf-8")
+    # the comment above it ends its line: a statement glued to a comment is no statement
+    assert "\nexport default defineConfig({\n" in vite
     assert "'/api/api/': {\n        target: 'http://127.0.0.1:9100'" in vite
     assert "'/api/svc/': {\n        target: 'http://127.0.0.1:3000'" in vite
     assert "'/api/': {\n        target: 'http://127.0.0.1:9100'" in vite
