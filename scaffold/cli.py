@@ -397,8 +397,9 @@ def add(
         int | None,
         typer.Option(
             "--port",
-            help="Port it listens on inside its container, also published on 127.0.0.1 "
-            "(default: the kind's; `update --set services.NAME.publish=` moves the host port).",
+            help="Port it listens on inside its container, also published on 127.0.0.1 unless "
+            "a frontend proxies to it (default: the kind's; `update --set "
+            "services.NAME.publish=` sets the host port).",
         ),
     ] = None,
     project: ProjectOption = None,

@@ -154,6 +154,11 @@ def build_context(plan: Project) -> dict[str, Any]:
     by_name = {svc["name"]: svc for svc in services}
     for svc, planned in zip(services, plan.services, strict=True):
         svc["upstreams"] = [by_name[name] for name in planned.upstreams]
+    for svc, planned in zip(services, plan.services, strict=True):
+        # the services that proxy to it: the way in to a backend that isn't published
+        svc["proxied_by"] = [
+            s for s in services if planned.name in (u["name"] for u in s["upstreams"])
+        ]
     groups = {group: [by_name[name] for name in names] for group, names in plan.groups.items()}
     clash = sorted(RESERVED & set(groups))
     if clash:

@@ -5,9 +5,11 @@ is one place that decides what a valid project is. A normalised layout has every
 port filled in and no collisions; it is what gets written back to dockergen.yml.
 
 `port` is what a service listens on inside its container (it goes into Dockerfiles and proxy
-configs); `publish` is the host port on 127.0.0.1, or false. An absent `publish` means "on the
-same number as `port`" (what `port` alone always meant), so a layout written before `publish`
-existed renders exactly as it did.
+configs); `publish` is the host port on 127.0.0.1, or false. An absent `publish` means the
+kind's default (`published_by_default`): "on the same number as `port`", except for a kind whose
+category is published `unless-proxied` (set.yml: a backend) when a service of the layout proxies
+to it (a frontend): then it is reached through that service only, and publishing it is a
+`publish:` away.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ class Service(_Model):
     publish: int | Literal[False] | None = Field(
         default=None,
         description="host port on 127.0.0.1 the service is published on, or false for not "
-        "published; default: the same number as `port` (databases are never published)",
+        "published; default: the same number as `port`, except a backend a frontend proxies "
+        "to (reached through it) and a database (never published)",
         json_schema_extra={  # for editors; _publish says the same in words
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -306,20 +309,43 @@ def load(path: Path) -> Layout:
     return parse(data, source=str(path))
 
 
-def host_port(svc: Service, kind_published: bool) -> int | None:
-    """A service's host port on 127.0.0.1: its `publish`, else its `port`; None when it isn't
-    published. Before normalising, None also means the layout leaves the host port to dockergen.
+def host_port(svc: Service, by_default: bool) -> int | None:
+    """A service's host port on 127.0.0.1: its `publish`, else its `port` when it is published
+    by default (see `published_by_default`); None when it isn't published. Before normalising,
+    None also means the layout leaves the host port to dockergen.
     """
-    if not kind_published or svc.publish is False:
+    if svc.publish is False:
         return None
-    return svc.port if svc.publish is None else svc.publish
+    if svc.publish is None:
+        return svc.port if by_default else None
+    return svc.publish
+
+
+def proxied_categories(layout: Layout, tset: TemplateSet) -> frozenset[str]:
+    """The categories some service of the layout proxies to (a frontend's backends)."""
+    return frozenset(
+        target
+        for svc in layout.services
+        if svc.kind in tset.kinds
+        for target in tset.category(tset.kinds[svc.kind].category).proxies
+    )
+
+
+def published_by_default(svc: Service, layout: Layout, tset: TemplateSet) -> bool:
+    """Whether a service without `publish` is published: its kind's default, which for an
+    `unless-proxied` kind (set.yml: a backend) depends on whether anything proxies to it."""
+    kind = tset.kinds[svc.kind]
+    if not kind.published:
+        return False
+    return not (kind.unless_proxied and kind.category in proxied_categories(layout, tset))
 
 
 def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) -> Layout:
     """Check the layout against the set's catalog; fill defaults and resolve port collisions.
 
-    The result has every `port` filled in; its `publish` is None where the host port is `port`
-    (or the kind is never published), else the host port or False (see `host_port`).
+    The result has every `port` filled in; its `publish` is None where it says what the default
+    says (`published_by_default`: the host port is `port`, or the service isn't published),
+    else the host port or False (see `host_port`).
 
     Only host ports can collide (every container has its own network). Host ports given in so
     many words (`publish`, or `port` without `publish`) that collide are an error; a defaulted
@@ -345,14 +371,15 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
                 "and is never published; remove 'port'"
             )
         if svc.publish not in (None, False) and not kind.published:
-            category_published = tset.category(kind.category).publishes
+            category_published = tset.category(kind.category).publishes is not False
             what = f"kind {svc.kind!r}" if category_published else f"a {kind.category}"
             raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
     _check_uses(layout, tset)
 
+    by_default = {s.name: published_by_default(s, layout, tset) for s in layout.services}
     taken: dict[int, str] = {}
     for svc in layout.services:
-        host = host_port(svc, tset.kinds[svc.kind].published)
+        host = host_port(svc, by_default[svc.name])
         if host is not None:
             if host in taken:
                 raise LayoutError(
@@ -367,12 +394,18 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
         port, publish = svc.port, svc.publish
         if port is None:
             port = kind.port
-            if kind.published and publish is None:  # the port is the host port: keep it free
+            # the port is the host port, or would be without the proxy in front (and is where
+            # its dev server listens on the host): keep it free
+            if kind.published and publish is None:
                 while port in taken:
                     port += 1
                 taken[port] = svc.name
-        if not kind.published or publish == port:
+        if by_default[svc.name] and publish == port:
             publish = None  # the normal form leaves out what `port` and the kind already say
+        elif not by_default[svc.name] and publish is False:
+            publish = None  # not published is already the default
+        if not kind.published:
+            publish = None
         services.append(svc.model_copy(update={"port": port, "publish": publish}))
     final_project = layout.project or project
     if final_project is None:

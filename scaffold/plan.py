@@ -24,7 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from scaffold.errors import TemplateSetError
 from scaffold.images import ImageResolver
-from scaffold.layout import Layout, host_port
+from scaffold.layout import Layout, host_port, published_by_default
 from scaffold.layout import Service as LayoutService
 from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import Kind
@@ -282,7 +282,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         spec = tset.category(kind.category)
         connects, proxies = edges[svc.name]
         assert svc.port is not None  # normalised
-        published_on = host_port(svc, kind.published)
+        published_on = host_port(svc, published_by_default(svc, layout, tset))
         variables: dict[str, Any] = {
             "service": svc.name,
             "port": svc.port,

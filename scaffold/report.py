@@ -34,7 +34,14 @@ def new_report(result: NewResult) -> str:
     why = f"{origin}; " if origin else ""
     lines = [f"Created {layout.project} in {_shown(result.target)} ({why}{files}):"]
     for svc in result.plan.services:
-        where = f"127.0.0.1:{svc.publish}" if svc.publish is not None else "internal network only"
+        via = [s.name for s in result.plan.services if svc.name in s.upstreams]
+        where = (
+            f"127.0.0.1:{svc.publish}"
+            if svc.publish is not None
+            else f"through {', '.join(via)} only"
+            if via
+            else "internal network only"
+        )
         built = "Dockerfile, .dockerignore, starter app" if svc.build else svc.image
         lines.append(f"  {svc.name:<16} {svc.kind:<9} {where:<22} {built}")
     if result.secrets:
@@ -121,6 +128,12 @@ def update_report(result: UpdateResult) -> str:
         f"  {'volume':<9} {v} (kept with its data; once its container is gone, e.g. after "
         f"`docker compose up -d --remove-orphans`, `docker volume rm {v}` deletes it)"
         for v in result.kept_volumes
+    ]
+    lines += [
+        f"  {'port':<9} {u.service} is no longer published on 127.0.0.1:{u.port} ("
+        + (f"reach it through {', '.join(u.via)}; " if u.via else "")
+        + f"to keep it published: dockergen update --set services.{u.service}.publish={u.port})"
+        for u in result.unpublished
     ]
     written = [f for f in result.files if f.outcome is not Outcome.STILL_DELETED]
     if not written and not result.secrets:

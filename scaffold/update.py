@@ -45,6 +45,15 @@ class FileResult:
     moved_from: str | None = None
 
 
+@dataclass(frozen=True)
+class Unpublished:
+    """A service the last render published on 127.0.0.1 and this one doesn't."""
+
+    service: str
+    port: int  # the host port it had
+    via: tuple[str, ...]  # the services that proxy to it: its way in now
+
+
 @dataclass
 class UpdateResult:
     """What an update did (or, with dry_run, would do)."""
@@ -63,6 +72,7 @@ class UpdateResult:
     unused_secrets: list[str] = field(default_factory=list)
     removed_folders: list[str] = field(default_factory=list)  # of removed or renamed services
     kept_volumes: list[str] = field(default_factory=list)  # engine names no longer declared
+    unpublished: list[Unpublished] = field(default_factory=list)
 
     @property
     def conflicts(self) -> list[str]:
@@ -269,6 +279,44 @@ def _kept_volumes(old: dict[str, bytes], new: dict[str, bytes], project: str) ->
     return sorted(kept)
 
 
+def _host_ports(data: bytes | None) -> dict[str, int]:
+    """Compose service -> the first host port it publishes (`127.0.0.1:HOST:PORT`)."""
+    try:
+        doc = yaml.safe_load(data or b"") or {}
+    except yaml.YAMLError:
+        return {}
+    services = doc.get("services") if isinstance(doc, dict) else None
+    out: dict[str, int] = {}
+    for name, spec in (services or {}).items() if isinstance(services, dict) else ():
+        ports = spec.get("ports") if isinstance(spec, dict) else None
+        if isinstance(ports, list) and ports and isinstance(ports[0], str):
+            parts = ports[0].split(":")
+            if len(parts) >= 2 and parts[-2].isdigit():
+                out[str(name)] = int(parts[-2])
+    return out
+
+
+def _unpublished(old: dict[str, bytes], plan: Project) -> list[Unpublished]:
+    """For each service the last render published and this one doesn't
+    (a frontend now in front of a backend, or `publish: false`): a port a client may have used
+    closes, so the report says so and how to keep it."""
+    from scaffold.policy import COMPOSE_FILES
+
+    before: dict[str, int] = {}
+    for name in COMPOSE_FILES:
+        if name in old:
+            before.update(_host_ports(old[name]))
+    return [
+        Unpublished(
+            svc.name,
+            before[svc.name],
+            tuple(s.name for s in plan.services if svc.name in s.upstreams),
+        )
+        for svc in plan.services
+        if not svc.published and svc.name in before
+    ]
+
+
 def _git_dirty(project: Path) -> bool:
     git = shutil.which("git")
     if git is None:
@@ -390,6 +438,7 @@ def update_project(
             unused_secrets=_unused_secrets(project, old, rendered.plan),
             removed_folders=sorted(_folders(old) - _folders(new)),
             kept_volumes=_kept_volumes(old, new, layout.project or project.name),
+            unpublished=_unpublished(old, rendered.plan),
         )
         if not comments_kept:
             result.warnings.append(

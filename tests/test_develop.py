@@ -150,7 +150,11 @@ def test_readme_develop_section(everything: Path) -> None:
     assert "node --watch server.js" in section and "HOST=127.0.0.1" in section
     assert "npm run dev" in section and "/api/" in section
     assert "go run ." in section
-    assert "docker compose stop fastapi-svc" in section
+    # behind the frontend, a backend holds no host port: nothing to stop, and the way to
+    # publish it while developing is said instead
+    assert "docker compose stop fastapi-svc" not in section
+    assert "`fastapi-svc` is not published" in section
+    assert "dockergen update --set services.fastapi-svc.publish=" in section
     assert "reports them unreachable" in section  # the layout has a database
 
 

@@ -79,7 +79,11 @@ def test_any_valid_layout_passes_every_oracle(data: dict[str, Any]):
         project = Path(tmp) / "prop"
         result = generate(project, data)
         assert [s.name for s in result.layout.services] == [s["name"] for s in data["services"]]
-        hosts = [layouts.host_port(s, KINDS[s.kind].published) for s in result.layout.services]
+        normal, tset = result.layout, default_set()
+        hosts = [
+            layouts.host_port(s, layouts.published_by_default(s, normal, tset))
+            for s in normal.services
+        ]
         published = [h for h in hosts if h is not None]
         assert len(published) == len(set(published)), "published ports collide"
         compose = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]

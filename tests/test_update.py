@@ -240,8 +240,11 @@ def test_set_publish_rewrites_only_compose_and_its_readme(tmp_path: Path, servic
     project = bundled_project(tmp_path, "static")
     before = files_of(project)
     inside = {
-        name: ports[0].rsplit(":", 1)[1] for name, ports in compose_ports(project).items() if ports
+        s["name"]: str(s["port"])
+        for s in yaml.safe_load((project / "dockergen.yml").read_text())["services"]
     }
+    # a backend behind the frontend isn't published by default; the frontend is
+    assert bool(compose_ports(project)[service]) == (service == "site")
     result = invoke("update", str(project), "--set", f"services.{service}.publish=18001")
     assert result.exit_code == 0, result.output
     assert changed_files(before, files_of(project)) == {
@@ -263,11 +266,13 @@ def test_set_publish_rewrites_only_compose_and_its_readme(tmp_path: Path, servic
         invoke("update", str(project), "--set", f"services.{service}.publish=false").exit_code == 0
     )
     assert compose_ports(project)[service] == []
-    assert changed_files(before, files_of(project)) == {
-        "docker-compose.yml",
-        "README.md",
-        "dockergen.yml",
-    }
+    # for api, false says what its default already says: only dockergen.yml records it
+    expected = (
+        {"dockergen.yml"}
+        if service == "api"
+        else {"docker-compose.yml", "README.md", "dockergen.yml"}
+    )
+    assert changed_files(before, files_of(project)) == expected
     assert invoke("update", str(project), "--set", f"services.{service}.publish=").exit_code == 0
     assert files_of(project) == before
 
@@ -290,11 +295,12 @@ def test_set_publish_of_a_backend_moves_the_vite_dev_proxy_only(tmp_path: Path) 
     nginx = (project / "site" / "nginx.conf").read_text()
     assert "http://api:8000" in nginx and "18001" not in nginx
     assert compose_ports(project)["api"] == ["127.0.0.1:18001:8000"]
-    # not published: the dev proxy has no host port to reach it on, and leaves it out
+    # not published: the dev proxy sends it to where its own dev server listens, its port
     assert invoke("update", str(project), "--set", "services.api.publish=false").exit_code == 0
     vite = (project / "site" / "vite.config.js").read_text()
-    assert "'/api/api/'" not in vite and "'/api/orders/'" in vite
-    assert "'/api/': {" not in vite  # nginx's /api/ goes to the first backend: unreachable here
+    assert "'/api/api/': {\n        target: 'http://127.0.0.1:8000'" in vite
+    assert "'/api/orders/'" in vite
+    assert "'/api/': {\n        target: 'http://127.0.0.1:8000'" in vite  # the first backend
 
 
 def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
@@ -304,6 +310,10 @@ def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "EXPOSE 8001" in (project / "api" / "Dockerfile").read_text()
     assert "http://api:8001" in (project / "site" / "nginx.conf").read_text()
+    assert compose_ports(project)["api"] == []  # behind the frontend: not published
+    # its dev server moves with it, and the frontend's dev proxy follows
+    assert "target: 'http://127.0.0.1:8001'" in (project / "site" / "vite.config.js").read_text()
+    assert invoke("update", str(project), "--set", "services.api.publish=8001").exit_code == 0
     assert compose_ports(project)["api"] == ["127.0.0.1:8001:8001"]
 
 

@@ -143,9 +143,12 @@ class CategorySpec(_Strict):
         default=False,
         description="lives on the internal network only: no route out, never on the edge network",
     )
-    published: bool | None = Field(
+    published: bool | Literal["unless-proxied"] | None = Field(
         default=None,
-        description="whether its kinds are published by default; default: not internal",
+        description="whether its kinds are published on 127.0.0.1 by default; unless-proxied: "
+        "only when no service of the layout proxies to its category (a frontend in front of a "
+        "backend is then the one way in); a service's `publish` always wins; default: not "
+        "internal",
     )
     environment: dict[str, str] = Field(
         default_factory=dict,
@@ -170,7 +173,8 @@ class CategorySpec(_Strict):
     )
 
     @property
-    def publishes(self) -> bool:
+    def publishes(self) -> bool | Literal["unless-proxied"]:
+        """The kinds' default: published, not, or only while nothing proxies to them."""
         return self.published if self.published is not None else not self.internal
 
 
@@ -188,7 +192,7 @@ class Kind(_Strict):
     description: str
     default_name: str = Field(pattern=NAME_PATTERN)
     port: int = Field(ge=1, le=65535)
-    publish: bool | None = Field(
+    publish: bool | Literal["unless-proxied"] | None = Field(
         default=None, description="default: the category's `published` (not for databases)"
     )
     images: dict[str, str] = Field(description="role -> image reference the set emits")
@@ -210,8 +214,14 @@ class Kind(_Strict):
 
     @property
     def published(self) -> bool:
-        """Whether the kind is published; the loader fills `publish` from its category."""
-        return self.publish if self.publish is not None else True
+        """Whether the kind can be published at all; the loader fills `publish` from its
+        category. See `unless_proxied` for whether it is by default."""
+        return self.publish is not False
+
+    @property
+    def unless_proxied(self) -> bool:
+        """Not published by default when a service of the layout proxies to it."""
+        return self.publish == "unless-proxied"
 
 
 class Question(_Strict):

@@ -395,13 +395,15 @@ def make_project(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         """`template`: another set (a folder) than the bundled default."""
         name = unique(what)
         tset = load_template_set(template) if template else default
-        published = [s for s in specs if tset.kinds[s[0]].category != "database"]
+        published = [s for s in specs if tset.kinds[s[0]].published]
         ports = iter(free_ports(len(published)))
         services = []
         for kind, svc in specs:
             entry: dict[str, Any] = {"name": svc, "kind": kind}
-            if tset.kinds[kind].category != "database":
-                entry["port"] = next(ports)
+            if tset.kinds[kind].published:
+                # published in so many words: a backend behind a frontend isn't by default, and
+                # these tests reach every built service on its own host port
+                entry["port"] = entry["publish"] = next(ports)
             services.append(entry)
         data: dict[str, Any] = {
             "project": name,

@@ -76,8 +76,12 @@ def test_publish_moves_the_host_port_only(published: Project) -> None:
     assert image_ids(project) == before
 
     update_project(project.path, edit=set_values(["services.api.publish=false"]))
+    compose = (project.path / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"127.0.0.1:{api}:" not in compose and f"127.0.0.1:{moved}:" not in compose
     project.up()
     assert host(site, "/api/healthz")[0] == 200  # reached inside, through the frontend
+    with pytest.raises(OSError):
+        host(api, "/healthz")  # nothing listens on the old host port any more
     inspect = project.lab.docker(
         "inspect", "--format", "{{json .NetworkSettings.Ports}}", project.container("api")
     ).stdout

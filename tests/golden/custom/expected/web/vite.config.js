@@ -4,7 +4,8 @@ import react from '@vitejs/plugin-react'
 
 // `npm run build` writes dist/, which the image's nginx serves. `npm run dev` serves the app on
 // http://127.0.0.1:5173 with hot reload and, like nginx in the image, sends /api/ to the
-// backends that `docker compose up` publishes on 127.0.0.1.
+// backends on 127.0.0.1: where `docker compose up` publishes them, or, for one that isn't published
+// (reached through nginx only), where its own dev server listens (the generated README says how).
 export default defineConfig({
   plugins: [react()],
   server: {
