@@ -347,7 +347,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 volume=Volume(f"{svc.name}-data", svc.name, kind.data_dir)
                 if kind.data_dir
                 else None,
-                scratch=tuple(Tmpfs(s.path, s.options) for s in kind.scratch),
+                scratch=tuple(Tmpfs(s.path, s.options) for s in kind.tmpfs),
                 cap_add=tuple(kind.cap_add),
                 environment=environment,
                 secrets=secrets[svc.name],

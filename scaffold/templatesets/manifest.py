@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -79,6 +79,10 @@ class Scratch(_Strict):
             f"{key}={value}" for key in ("uid", "gid") if (value := getattr(self, key)) is not None
         ]
         return ",".join(parts)
+
+
+def _default_scratch() -> list[Scratch | str]:
+    return [Scratch(path="/tmp")]
 
 
 class Logging(_Strict):
@@ -183,7 +187,8 @@ class CategorySpec(_Strict):
     )
     internal: bool = Field(
         default=False,
-        description="lives on the internal network only: no route out, never on the edge network",
+        description="lives on an internal network only, never on the edge network: no route to "
+        "outside networks (the host's own listeners stay reachable through the bridge gateway)",
     )
     published: bool | None = Field(
         default=None,
@@ -237,8 +242,8 @@ class Kind(_Strict):
     image: str | None = Field(default=None, description="compose image for non-built kinds")
     user: str | None = Field(default=None, description="numeric uid:gid for non-built kinds")
     data_dir: str | None = None
-    scratch: list[Scratch] = Field(
-        default_factory=lambda: [Scratch(path="/tmp")],
+    scratch: list[Scratch | Annotated[str, Field(pattern=r"^/[^\s:,]*$")]] = Field(
+        default_factory=_default_scratch,
         description="writable tmpfs paths: `{path, size, mode, uid, gid}`, or a plain path "
         f"(size {SCRATCH_DEFAULT_SIZE}, mode {SCRATCH_DEFAULT_MODE})",
     )
@@ -258,13 +263,11 @@ class Kind(_Strict):
         description="`docker compose watch` rules and the dev server (built kinds only)",
     )
 
-    @field_validator("scratch", mode="before")
-    @classmethod
-    def _plain_scratch(cls, value: Any) -> Any:
-        """A plain path (the older form) is a Scratch with the default size and mode."""
-        if isinstance(value, list):
-            return [{"path": item} if isinstance(item, str) else item for item in value]
-        return value
+    @property
+    def tmpfs(self) -> list[Scratch]:
+        """`scratch` with a plain path (the older form) as a Scratch of the default size and
+        mode."""
+        return [s if isinstance(s, Scratch) else Scratch(path=s) for s in self.scratch]
 
     @property
     def published(self) -> bool:

@@ -55,7 +55,7 @@ def running(lab, kind_images) -> Any:
             name = f"{project.name}-{kind}-hardened"
             tmpfs = [
                 arg
-                for tmp in tset.kinds[kind].scratch
+                for tmp in tset.kinds[kind].tmpfs
                 for arg in ("--tmpfs", f"{tmp.path}:{tmp.options}")
             ]
             lab.docker(
@@ -207,7 +207,7 @@ def write_probe(lab, image: str, container: str, path: str):
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
     project, service = kind_images[kind]
     wait_healthy(lab, running[kind])
-    for entry in load_template_set("default").kinds[kind].scratch:
+    for entry in load_template_set("default").kinds[kind].tmpfs:
         path = entry.path
         ok = write_probe(lab, project.image(service), running[kind], f"{path}/probe")
         assert ok.returncode == 0, (
