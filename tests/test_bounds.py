@@ -2,7 +2,7 @@
 frontend image through a set's mirror, and the go runtime's CA bundle and zoneinfo.
 
 The e2e half (ENOSPC instead of an OOM kill, a TLS handshake from the go runtime) is in
-tests/e2e/test_bounds.py.
+tests/e2e/test_bounded_runtime.py.
 """
 
 from __future__ import annotations

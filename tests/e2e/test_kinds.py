@@ -155,7 +155,7 @@ def test_runtime_image_has_no_toolchain_and_no_package_caches(lab, kind_images, 
     assert not tools, f"compilers/toolchains in the runtime image: {tools}"
     assert not caches, f"package-manager caches in the runtime image: {caches}"
     # No go toolchain anywhere, and the go runtime image is the binary, the CA bundle and the
-    # time zone database (tests/e2e/test_bounds.py shows Go's standard library reads them).
+    # time zone database (tests/e2e/test_bounded_runtime.py shows Go's standard library reads them).
     if kind == "go":
         files = sorted(
             n for n, m in names.items() if m.isfile() and not n.startswith("usr/share/zoneinfo/")
