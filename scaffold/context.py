@@ -25,6 +25,7 @@ RESERVED = frozenset(
         "answers",
         "dockergen",
         "policy",
+        "syntax",
     }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
@@ -130,7 +131,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "user": svc.user,
         "data_dir": svc.data_dir,
         "volume": svc.volume.name if svc.volume else None,
-        "scratch": list(svc.scratch),
+        "scratch": [{"path": t.path, "options": t.options} for t in svc.scratch],
         "cap_add": list(svc.cap_add),
         "environment": dict(svc.environment),
         "secrets": [_secret(s) for s in svc.secrets],
@@ -138,6 +139,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "healthcheck": dict(svc.healthcheck) if svc.healthcheck else None,
         "client": dict(svc.client),
         "limits": dict(svc.limits),
+        "logging": dict(svc.logging) if svc.logging else None,
         "env_prefix": svc.env_prefix,
         "labels": dict(svc.labels),
         "develop": dict(svc.develop) if svc.develop else None,
@@ -183,6 +185,7 @@ def build_context(plan: Project) -> dict[str, Any]:
         "answers": dict(plan.answers),
         "dockergen": {"readme": dockergen_readme()},
         "policy": dict(plan.policy),
+        "syntax": plan.syntax,
         "services": services,
         **groups,
         "networks": [

@@ -103,6 +103,14 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Tmpfs:
+    """A scratch path: a tmpfs bounded in size (kind.yml `scratch`)."""
+
+    path: str
+    options: str  # size=...,mode=...[,uid=...,gid=...]
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     kind: str
@@ -116,7 +124,7 @@ class Service:
     user: str | None
     data_dir: str | None
     volume: Volume | None
-    scratch: tuple[str, ...]
+    scratch: tuple[Tmpfs, ...]
     cap_add: tuple[str, ...]
     environment: Mapping[str, str]  # category's, then its connections', then its kind's
     secrets: tuple[Secret, ...]
@@ -124,6 +132,7 @@ class Service:
     healthcheck: Mapping[str, Any] | None
     client: Mapping[str, str]
     limits: Mapping[str, Any]
+    logging: Mapping[str, Any] | None  # compose `logging:` (driver, options)
     env_prefix: str
     labels: Mapping[str, str]
     develop: Mapping[str, Any] | None
@@ -162,6 +171,7 @@ class Project:
     groups: Mapping[str, tuple[str, ...]]  # template variable (`databases`) -> service names
     networks: tuple[Network, ...]  # declared networks, edge first
     policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
+    syntax: str | None  # the `# syntax=` frontend image, mirror and digest applied
 
     @property
     def secrets(self) -> tuple[Secret, ...]:
@@ -337,7 +347,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 volume=Volume(f"{svc.name}-data", svc.name, kind.data_dir)
                 if kind.data_dir
                 else None,
-                scratch=tuple(kind.scratch),
+                scratch=tuple(Tmpfs(s.path, s.options) for s in kind.tmpfs),
                 cap_add=tuple(kind.cap_add),
                 environment=environment,
                 secrets=secrets[svc.name],
@@ -347,6 +357,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 healthcheck=health,
                 client=dict(kind.client),
                 limits=kind.limits.model_dump(),
+                logging=_logging(tset, kind),
                 env_prefix=env_prefix(svc.name),
                 labels=labels,
                 develop=_develop(svc, kind, variables) if build else None,
@@ -375,7 +386,22 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         groups=groups,
         networks=tuple(declared),
         policy=tset.policy.model_dump(exclude={"digests"}),
+        syntax=image(tset.manifest.syntax),
     )
+
+
+def _logging(tset: TemplateSet, kind: Kind) -> dict[str, Any] | None:
+    """The set's `logging` with the kind's over it: the driver replaced, options merged (a
+    null option removes the set's)."""
+    base = tset.manifest.logging.model_dump() if tset.manifest.logging else {}
+    over = kind.logging or {}
+    if not base and not over:
+        return None
+    options = {**base.get("options", {}), **(over.get("options") or {})}
+    return {
+        "driver": over.get("driver") or base.get("driver", "local"),
+        "options": {k: str(v) for k, v in options.items() if v is not None},
+    }
 
 
 def _port(layout: Layout, name: str) -> int:

@@ -745,6 +745,7 @@ def security(project_dir: Path) -> list[str]:
         user = str(svc.get("user", "")).strip()
         if user and (user.split(":")[0] in ("root", "0")):
             findings.append(f"{at}: user: {user}")
+        findings += _unbounded_logs_and_tmpfs(at, svc)
         for kind, source, target in _volume_mounts(svc.get("volumes")):
             if "docker.sock" in f"{source} {target}":
                 findings.append(f"{at}: mounts the Docker socket")
@@ -799,6 +800,34 @@ def security(project_dir: Path) -> list[str]:
         if engine is not None:
             findings += _check_database(at, svc, engine, networks, volumes)
     findings += _secret_leaks(project_dir)
+    return findings
+
+
+def _unbounded_logs_and_tmpfs(at: str, svc: dict[str, Any]) -> list[str]:
+    """Issue 11: logs rotated (`local` rotates by default; json-file needs max-size and
+    max-file, else it grows without limit) and every tmpfs with a size= and a mode=, long or
+    short syntax (without a size a full tmpfs fills the memory limit: OOM kill, not ENOSPC)."""
+    findings: list[str] = []
+    logging = svc.get("logging") or {}
+    driver = logging.get("driver")
+    options = logging.get("options") or {}
+    if driver not in ("local", "json-file"):
+        findings.append(f"{at}: logging driver {driver!r} is not local or json-file")
+    elif driver == "json-file" and not ("max-size" in options and "max-file" in options):
+        findings.append(f"{at}: json-file logging without max-size and max-file")
+    tmpfs = svc.get("tmpfs") or []
+    for entry in [tmpfs] if isinstance(tmpfs, str) else tmpfs:
+        path, _, opts = str(entry).partition(":")
+        keys = {o.split("=", 1)[0] for o in opts.split(",") if o}
+        for key in ("size", "mode"):
+            if key not in keys:
+                findings.append(f"{at}: tmpfs {path} has no {key}=")
+    for mount in svc.get("volumes") or []:
+        if isinstance(mount, dict) and mount.get("type") == "tmpfs":
+            spec = mount.get("tmpfs") or {}
+            for key in ("size", "mode"):
+                if key not in spec:
+                    findings.append(f"{at}: tmpfs {mount.get('target')} has no {key}")
     return findings
 
 

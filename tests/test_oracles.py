@@ -151,6 +151,7 @@ GOOD_COMPOSE = {
             "environment": {"DB_PASSWORD_FILE": "/run/secrets/db_password"},
             "secrets": ["db_password"],
             "depends_on": {"db": {"condition": "service_healthy"}},
+            "logging": {"driver": "local", "options": {"max-size": "10m", "max-file": "3"}},
         },
         "db": {
             "image": "postgres:17-trixie",
@@ -163,7 +164,8 @@ GOOD_COMPOSE = {
             "healthcheck": {"test": ["CMD", "pg_isready"]},
             "networks": ["data"],
             "volumes": ["db-data:/var/lib/postgresql/data"],
-            "tmpfs": ["/tmp"],
+            "tmpfs": ["/tmp:size=64m,mode=1777"],
+            "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
             "environment": {"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password"},
             "secrets": ["db_password"],
         },
@@ -460,6 +462,17 @@ COMPOSE_MUTATIONS = {
     "tmpfs data": (
         _set("services.db.tmpfs", ["/var/lib/postgresql/data"]),
         "tmpfs over the data directory",
+    ),
+    "unbounded tmpfs": (_set("services.db.tmpfs", ["/tmp"]), "tmpfs /tmp has no size="),
+    "tmpfs without mode": (_set("services.db.tmpfs", ["/tmp:size=1m"]), "has no mode="),
+    "long-syntax tmpfs without size": (
+        _set("services.db.volumes", [{"type": "tmpfs", "target": "/run", "tmpfs": {"mode": 1777}}]),
+        "tmpfs /run has no size",
+    ),
+    "no logging": (_set("services.api.logging", DELETE), "logging driver None"),
+    "unrotated json-file": (
+        _set("services.db.logging", {"driver": "json-file"}),
+        "json-file logging without max-size and max-file",
     ),
     "untagged image": (_set("services.api.image", "busybox"), "has no explicit tag"),
     "latest image": (_set("services.db.image", "postgres:latest"), "'latest' tag"),

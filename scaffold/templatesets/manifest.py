@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -46,6 +46,52 @@ class SecretSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     env: str | None = Field(default=None, description="variable that receives the file path")
     client: bool = Field(default=False, description="backends get this secret to connect")
+
+
+# A kind.yml `scratch:` entry written as a plain path gets these: a bounded tmpfs, world-writable
+# with the sticky bit (as /tmp is), so any runtime user can write its own files.
+SCRATCH_DEFAULT_SIZE = "64m"
+SCRATCH_DEFAULT_MODE = "1777"
+_SIZE = r"^[0-9]+[kmg]?$"
+
+
+class Scratch(_Strict):
+    """One tmpfs path. Bounded, because tmpfs pages count against the container's memory limit:
+    without `size` filling it gets the container OOM-killed instead of failing with ENOSPC."""
+
+    path: str = Field(pattern=r"^/[^\s:,]*$")
+    size: str = Field(
+        default=SCRATCH_DEFAULT_SIZE,
+        pattern=_SIZE,
+        description="tmpfs size (bytes, or with k/m/g); keep it well below limits.memory",
+    )
+    mode: str = Field(
+        default=SCRATCH_DEFAULT_MODE, pattern=r"^[0-7]{3,4}$", description="octal permissions"
+    )
+    uid: int | None = Field(default=None, ge=0, description="owner, when mode keeps others out")
+    gid: int | None = Field(default=None, ge=0)
+
+    @property
+    def options(self) -> str:
+        """The compose short-syntax options: `size=16m,mode=1777[,uid=N][,gid=N]`."""
+        parts = [f"size={self.size}", f"mode={self.mode}"]
+        parts += [
+            f"{key}={value}" for key in ("uid", "gid") if (value := getattr(self, key)) is not None
+        ]
+        return ",".join(parts)
+
+
+def _default_scratch() -> list[Scratch | str]:
+    return [Scratch(path="/tmp")]
+
+
+class Logging(_Strict):
+    """A compose `logging:` block: the driver and its options (rotation bounds)."""
+
+    driver: str = Field(default="local", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    options: dict[str, str] = Field(
+        default_factory=dict, description="driver options, e.g. max-size: 10m, max-file: '3'"
+    )
 
 
 class Limits(_Strict):
@@ -141,7 +187,8 @@ class CategorySpec(_Strict):
     )
     internal: bool = Field(
         default=False,
-        description="lives on the internal network only: no route out, never on the edge network",
+        description="lives on an internal network only, never on the edge network: no route to "
+        "outside networks (the host's own listeners stay reachable through the bridge gateway)",
     )
     published: bool | Literal["unless-proxied"] | None = Field(
         default=None,
@@ -199,7 +246,15 @@ class Kind(_Strict):
     image: str | None = Field(default=None, description="compose image for non-built kinds")
     user: str | None = Field(default=None, description="numeric uid:gid for non-built kinds")
     data_dir: str | None = None
-    scratch: list[str] = Field(default_factory=lambda: ["/tmp"])
+    scratch: list[Scratch | Annotated[str, Field(pattern=r"^/[^\s:,]*$")]] = Field(
+        default_factory=_default_scratch,
+        description="writable tmpfs paths: `{path, size, mode, uid, gid}`, or a plain path "
+        f"(size {SCRATCH_DEFAULT_SIZE}, mode {SCRATCH_DEFAULT_MODE})",
+    )
+    logging: dict[str, Any] | None = Field(
+        default=None,
+        description="over the set's `logging` (deep-merged): e.g. a larger max-size",
+    )
     cap_add: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
     secrets: list[SecretSpec] = Field(default_factory=list)
@@ -211,6 +266,12 @@ class Kind(_Strict):
         default_factory=Develop,
         description="`docker compose watch` rules and the dev server (built kinds only)",
     )
+
+    @property
+    def tmpfs(self) -> list[Scratch]:
+        """`scratch` with a plain path (the older form) as a Scratch of the default size and
+        mode."""
+        return [s if isinstance(s, Scratch) else Scratch(path=s) for s in self.scratch]
 
     @property
     def published(self) -> bool:
@@ -392,6 +453,23 @@ class SetManifest(_Strict):
         default_factory=list,
         description="the services of `dockergen new --defaults`: KIND or KIND:NAME each",
     )
+    logging: Logging | None = Field(
+        default=None,
+        description="every service's compose `logging:` (bounded rotation); a kind.yml "
+        "`logging` is merged over it",
+    )
+    syntax: str | None = Field(
+        default=None,
+        description="the Dockerfile frontend image of the `# syntax=` line, e.g. "
+        "docker/dockerfile:1; the policy's mirror and digest pins apply to it",
+    )
+
+    @field_validator("syntax")
+    @classmethod
+    def _syntax(cls, value: str | None) -> str | None:
+        if value is not None:
+            canonical(value)  # raises ValueError for a malformed reference
+        return value
 
     @field_validator("categories")
     @classmethod

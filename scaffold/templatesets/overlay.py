@@ -7,9 +7,9 @@
 - `kinds/<kind>/kind.yml` is deep-merged: mappings merge key by key, lists and scalars replace,
   and `null` removes the inherited key, so a child changes one image without repeating the kind;
 - `set.yml`: name and version are the child's, the description falls back to the parent's,
-  questions merge by name (same name replaces, new ones are appended), `policy` and
-  `categories` deep-merge like a kind.yml, `defaults` is the child's or else the parent's, and
-  `extends`/`remove` are consumed;
+  questions merge by name (same name replaces, new ones are appended), `policy`, `categories`
+  and `logging` deep-merge like a kind.yml, `defaults` and `syntax` are the child's or else the
+  parent's, and `extends`/`remove` are consumed;
 - `copier.yml` deep-merges too; copier's list settings (`_exclude`, `_skip_if_exists`,
   `_tasks`, `_migrations`, `_jinja_extensions`, `_secret_questions`) are concatenated, so a
   parent's tasks are inherited (and need `--trust` like the child's own);
@@ -244,6 +244,12 @@ def merge_manifest(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, A
     defaults = child.get("defaults", parent.get("defaults"))
     if defaults:
         out["defaults"] = defaults
+    logging = deep_merge(parent.get("logging") or {}, child.get("logging") or {})
+    if logging:
+        out["logging"] = logging
+    syntax = child.get("syntax", parent.get("syntax"))
+    if syntax:
+        out["syntax"] = syntax
     for key, value in child.items():  # anything else: let validation name it
         if key not in out and key not in (
             "extends",
@@ -253,6 +259,8 @@ def merge_manifest(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, A
             "policy",
             "categories",
             "defaults",
+            "logging",
+            "syntax",
         ):
             out[key] = value
     return out

@@ -53,7 +53,11 @@ def running(lab, kind_images) -> Any:
         for kind in KINDS:
             project, service = kind_images[kind]
             name = f"{project.name}-{kind}-hardened"
-            tmpfs = [arg for path in tset.kinds[kind].scratch for arg in ("--tmpfs", path)]
+            tmpfs = [
+                arg
+                for tmp in tset.kinds[kind].tmpfs
+                for arg in ("--tmpfs", f"{tmp.path}:{tmp.options}")
+            ]
             lab.docker(
                 "run",
                 "--detach",
@@ -150,10 +154,13 @@ def test_runtime_image_has_no_toolchain_and_no_package_caches(lab, kind_images, 
     caches = sorted({CACHES.search(n).group(0).strip("/") for n in names if CACHES.search(n)})
     assert not tools, f"compilers/toolchains in the runtime image: {tools}"
     assert not caches, f"package-manager caches in the runtime image: {caches}"
-    # No go toolchain anywhere, and the go runtime image is the binary alone.
+    # No go toolchain anywhere, and the go runtime image is the binary, the CA bundle and the
+    # time zone database (tests/e2e/test_bounded_runtime.py shows Go's standard library reads them).
     if kind == "go":
-        files = sorted(n for n, m in names.items() if m.isfile())
-        assert files == ["app/server"], files
+        files = sorted(
+            n for n, m in names.items() if m.isfile() and not n.startswith("usr/share/zoneinfo/")
+        )
+        assert files == ["app/server", "etc/ssl/certs/ca-certificates.crt"], files
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -200,8 +207,8 @@ def write_probe(lab, image: str, container: str, path: str):
 def test_every_scratch_path_is_writable_by_the_runtime_user(lab, kind_images, running, kind):
     project, service = kind_images[kind]
     wait_healthy(lab, running[kind])
-    for entry in load_template_set("default").kinds[kind].scratch:
-        path = entry.split(":", 1)[0]  # an entry may carry tmpfs options: /path:uid=101,gid=101
+    for entry in load_template_set("default").kinds[kind].tmpfs:
+        path = entry.path
         ok = write_probe(lab, project.image(service), running[kind], f"{path}/probe")
         assert ok.returncode == 0, (
             f"scratch {path} is not writable by the runtime user: {ok.stderr}"
