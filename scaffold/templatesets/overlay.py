@@ -227,41 +227,42 @@ def merge_questions(parent: list[Any], child: list[Any]) -> list[Any]:
     return out
 
 
+Manifest = dict[str, Any]
+
+
+def _inherited(parent: Manifest, child: Manifest, key: str) -> Any:
+    return child[key] if key in child else parent.get(key)
+
+
+def _questions(parent: Manifest, child: Manifest, key: str) -> Any:
+    return merge_questions(parent.get(key) or [], child.get(key) or [])
+
+
+def _mapping(parent: Manifest, child: Manifest, key: str) -> Any:
+    return deep_merge(parent.get(key) or {}, child.get(key) or {})
+
+
+# How each set.yml key of a child combines with its parent's, in the order the merged file
+# lists them: one table, so a new key is added once, not also to a list of keys to skip.
+_MANIFEST_MERGE = {
+    "description": _inherited,
+    "questions": _questions,
+    "policy": _mapping,
+    "categories": _mapping,
+    "defaults": _inherited,
+    "logging": _mapping,
+    "syntax": _inherited,
+}
+
+
 def merge_manifest(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": child.get("name"), "version": child.get("version")}
-    description = child.get("description", parent.get("description"))
-    if description:
-        out["description"] = description
-    questions = merge_questions(parent.get("questions") or [], child.get("questions") or [])
-    if questions:
-        out["questions"] = questions
-    policy = deep_merge(parent.get("policy") or {}, child.get("policy") or {})
-    if policy:
-        out["policy"] = policy
-    categories = deep_merge(parent.get("categories") or {}, child.get("categories") or {})
-    if categories:
-        out["categories"] = categories
-    defaults = child.get("defaults", parent.get("defaults"))
-    if defaults:
-        out["defaults"] = defaults
-    logging = deep_merge(parent.get("logging") or {}, child.get("logging") or {})
-    if logging:
-        out["logging"] = logging
-    syntax = child.get("syntax", parent.get("syntax"))
-    if syntax:
-        out["syntax"] = syntax
+    for key, merge in _MANIFEST_MERGE.items():
+        value = merge(parent, child, key)
+        if value:
+            out[key] = value
     for key, value in child.items():  # anything else: let validation name it
-        if key not in out and key not in (
-            "extends",
-            "remove",
-            "description",
-            "questions",
-            "policy",
-            "categories",
-            "defaults",
-            "logging",
-            "syntax",
-        ):
+        if key not in out and key not in _MANIFEST_MERGE and key not in ("extends", "remove"):
             out[key] = value
     return out
 
