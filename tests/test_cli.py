@@ -281,9 +281,9 @@ def test_new_force_writes_into_non_empty_directory(cwd: Path):
 
 def test_force_keeps_existing_secrets(cwd: Path):
     assert invoke("new", "p", "-d", "postgres").exit_code == 0
-    before = (cwd / "p" / "secrets" / "postgres_password").read_text()
+    before = (cwd / "p" / "secrets" / "postgres_admin_password").read_text()
     assert invoke("new", "p", "-d", "postgres", "--force").exit_code == 0
-    assert (cwd / "p" / "secrets" / "postgres_password").read_text() == before
+    assert (cwd / "p" / "secrets" / "postgres_admin_password").read_text() == before
 
 
 # ------------------------------------------------------------------------------- bad inputs

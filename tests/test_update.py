@@ -542,14 +542,22 @@ def test_add_database_wires_backends_and_creates_volume_and_secret(project: Path
     for backend in ("api", "worker"):
         svc = compose["services"][backend]
         assert svc["environment"]["DB_HOST"] == "db"
-        assert svc["environment"]["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
-        assert "db_password" in svc["secrets"]
+        # its own login and password, not the administrator's nor the other backend's
+        assert svc["environment"]["DB_USER"] == backend
+        assert svc["environment"]["DB_PASSWORD_FILE"] == f"/run/secrets/db_{backend}_password"
+        assert [s for s in svc["secrets"] if s.startswith("db_")] == [f"db_{backend}_password"]
         assert svc["depends_on"]["db"] == {"condition": "service_healthy"}
     assert "db-data" in compose["volumes"]
-    secret = project / "secrets" / "db_password"
+    assert compose["services"]["db"]["secrets"] == [
+        "db_admin_password",
+        "db_api_password",
+        "db_worker_password",
+    ]
+    secret = project / "secrets" / "db_admin_password"
     assert secret.stat().st_size > 20
     assert (project / "secrets").stat().st_mode & 0o777 == 0o700
-    assert "secrets/db_password (new, random)" in result.stdout
+    assert "secrets/db_admin_password (new, random)" in result.stdout
+    assert "secrets/db_api_password (new, random)" in result.stdout
     assert not secrets_before
     layout = yaml.safe_load((project / "dockergen.yml").read_text())
     assert layout["services"][-1] == {"name": "db", "kind": "postgres", "port": 5432}
@@ -562,12 +570,12 @@ def test_add_database_wires_backends_and_creates_volume_and_secret(project: Path
     assert "depends_on" not in compose["services"]["api"]
     assert "volumes" not in compose
     assert secret.read_bytes() == value  # never deleted: the data it guards may still exist
-    assert "secrets/db_password (its service is gone; kept)" in result.stdout
+    assert "secrets/db_admin_password (its service is gone; kept)" in result.stdout
 
 
 def test_existing_secrets_are_never_overwritten(project: Path) -> None:
     update_project(project, edit=add_service("postgres", "db"))
-    secret = project / "secrets" / "db_password"
+    secret = project / "secrets" / "db_api_password"
     secret.write_text("chosen-by-me")
     update_project(project, edit=set_values(["services.api.port=8002"]))
     assert secret.read_text() == "chosen-by-me"
@@ -751,7 +759,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(project: Path) -> None:
     assert files_of(project, internal=True) == before
     result = invoke("add", "postgres", "-p", str(project), "--dry-run")
     assert result.exit_code == 0
-    assert "new secret secrets/postgres_password (random; not shown)" in result.stdout
+    assert "new secret secrets/postgres_admin_password (random; not shown)" in result.stdout
     assert files_of(project, internal=True) == before
 
 
