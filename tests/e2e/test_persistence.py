@@ -38,7 +38,8 @@ def client(db: str, sql_or_args: str) -> str:
         )
     if db == "redis":
         return (
-            'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli -h 127.0.0.1 '
+            'REDISCLI_AUTH="$(cat /run/secrets/redis_admin_password)" '
+            "redis-cli --user redis-admin -h 127.0.0.1 "
             f"{sql_or_args}"
         )
     raise ValueError(db)
