@@ -200,7 +200,7 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     before = files_of(project, internal=True)
     result = invoke("update", str(project), "--set", "services.api.port=http")
     assert result.exit_code == 2
-    assert "services.api.port: a port is a whole number from 1 to 65535" in result.stderr
+    assert "--set services.api.port=http: a port is a whole number from 1 to 65535" in result.stderr
     result = invoke("update", str(project), "--set", "services.api.port=8100")
     assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
     assert files_of(project, internal=True) == before
@@ -320,9 +320,15 @@ def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("services.api.publish=0", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=true", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=web", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.api.publish=0", "--set services.api.publish=0: a port is 1 to 65535, or false"),
+        (
+            "services.api.publish=true",
+            "--set services.api.publish=true: a port is 1 to 65535, or false",
+        ),
+        (
+            "services.api.publish=web",
+            "--set services.api.publish=web: a port is 1 to 65535, or false",
+        ),
         ("services.db.publish=5432", "service 'db': a database is never published"),
         ("services.api.publish=8080", "port 8080 is used by both 'site' and 'api'"),
     ],
