@@ -876,6 +876,16 @@ def test_diff_sees_a_hand_edited_layout(project: Path) -> None:
     assert "  M worker/Dockerfile" in result.stdout and "  M dockergen.yml" in result.stdout
 
 
+def test_diff_and_update_name_the_project_not_its_folder(project: Path) -> None:
+    moved = project.rename(project.parent / "checkout-of-demo")
+    diff = invoke("diff", "--project", str(moved))
+    update = invoke("update", str(moved))
+    assert diff.exit_code == 0 and update.exit_code == 0, (diff.output, update.output)
+    assert diff.stdout.startswith("demo is up to date")
+    assert update.stdout.startswith("demo is up to date")
+    assert "checkout-of-demo" not in diff.stdout + update.stdout
+
+
 # ------------------------------------------------------------------ git, locking, --ask
 
 
