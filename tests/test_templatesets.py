@@ -749,6 +749,21 @@ def test_validate_finds_the_docker_compose_plugin(
         assert "nor the docker compose plugin): compose config skipped" in skipped
 
 
+def test_update_and_diff_say_when_a_newer_release_tag_exists(tmp_path: Path, git_set: dict) -> None:
+    project = tmp_path / "p"
+    ok(invoke("new", project, "-t", git_set["url"], "--template-ref", "v1", "-b", "tiny"))
+    hint = "team 1.0.0 -> 2.0.0 available: dockergen update --template-ref v2"
+    assert hint in ok(invoke("diff", "--project", project)).stdout
+    assert hint in ok(invoke("update", project)).stdout
+    # a release tagged after the project was made is found too (tags are fetched)
+    child_set(git_set["repo"], version="3.1.0")
+    commit_all(git_set["repo"], "v3", tag="v3.1")
+    newest = "team 1.0.0 -> 3.1.0 available: dockergen update --template-ref v3.1"
+    assert newest in ok(invoke("diff", "--project", project)).stdout
+    ok(invoke("update", project, "--template-ref", "v3.1"))
+    assert "available" not in ok(invoke("diff", "--project", project)).stdout
+
+
 def test_templates_show(tmp_path: Path) -> None:
     root = questioned_set(tmp_path / "q")
     out = ok(invoke("templates", "show", root)).stdout
