@@ -31,6 +31,7 @@ from scaffold.templatesets.manifest import Kind
 
 EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
 DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
+HEALTHY = "service_healthy"
 
 
 def data_network(service: str) -> str:
@@ -60,9 +61,12 @@ class Secret:
     name: str
     env: str | None
     client: bool  # services connecting to its service get it too
+    owner: str | None = None  # a per-client secret: the one connecting service that gets it
 
     @property
     def id(self) -> str:
+        if self.owner:
+            return f"{self.service}_{self.owner}_{self.name}"
         return f"{self.service}_{self.name}"
 
     @property
@@ -92,6 +96,14 @@ class Connection:
     env: Mapping[str, str]  # what the connecting service is told about it
     secrets: tuple[Secret, ...]  # its client secrets, mounted into the connecting service
     client: str | None  # template folder of its client part for the connector's language
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A compose `depends_on` entry: start after `service` reaches `condition`."""
+
+    service: str
+    condition: str
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,9 @@ class Service:
     volume: Volume | None
     scratch: tuple[Tmpfs, ...]
     cap_add: tuple[str, ...]
-    environment: Mapping[str, str]  # category's, then its connections', then its kind's
-    secrets: tuple[Secret, ...]
+    environment: Mapping[str, str]  # category's, connections', kind's, its secrets' *_FILE
+    secrets: tuple[Secret, ...]  # the files it owns (generated into secrets/)
+    mounts: tuple[Secret, ...]  # the files its container mounts: least privilege, per container
     command: tuple[str, ...] | None
     healthcheck: Mapping[str, Any] | None
     client: Mapping[str, str]
@@ -138,8 +151,9 @@ class Service:
     develop: Mapping[str, Any] | None
     connections: tuple[Connection, ...]
     upstreams: tuple[str, ...]  # services it proxies to
-    depends_on: tuple[str, ...]
+    depends_on: tuple[Dependency, ...]
     networks: tuple[str, ...]
+    init: bool = False  # an init process as PID 1 (kind.yml `init`)
 
     @property
     def published(self) -> bool:
@@ -193,6 +207,11 @@ def env_prefix(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
+def login(name: str) -> str:
+    """A service's name as a login (role, user, database) every database accepts unquoted."""
+    return name.replace("-", "_")
+
+
 def _expand(value: str, variables: Mapping[str, Any]) -> str:
     """kind.yml strings may say `{{ service }}`, `{{ port }}` or `{{ secrets.password }}`."""
     if "{" not in value:
@@ -238,18 +257,26 @@ def _develop(svc: LayoutService, kind: Kind, variables: Mapping[str, Any]) -> di
 
 
 def _connection_env(
-    name: str, kind: Kind, port: int, secrets: tuple[Secret, ...]
+    name: str, kind: Kind, port: int, secrets: tuple[Secret, ...], connector: str
 ) -> dict[str, str]:
-    """What a connecting service is told about one service: kind, host, port, client fields,
-    client secret files."""
+    """What a connecting service is told about one service: kind, host, port, client fields
+    (its own login where the kind has one per client), the secret files it gets."""
     p = env_prefix(name)
     env = {f"{p}_KIND": kind.name, f"{p}_HOST": name, f"{p}_PORT": str(port)}
     for key, value in kind.client.items():
-        env[f"{p}_{key.upper()}"] = value
+        env[f"{p}_{key.upper()}"] = _expand(value, {"login": login(connector)})
     for secret in secrets:
-        if secret.client:
-            env[f"{p}_{secret.name.upper()}_FILE"] = secret.path
+        env[f"{p}_{secret.name.upper()}_FILE"] = secret.path
     return env
+
+
+def _secrets(name: str, kind: Kind, clients: list[str]) -> tuple[Secret, ...]:
+    """The secret files a service owns: its own, and one per client of each `per_client`."""
+    out = []
+    for spec in kind.secrets:
+        owners: list[str | None] = list(clients) if spec.per_client else [None]
+        out += [Secret(name, spec.name, spec.env, spec.client, owner) for owner in owners]
+    return tuple(out)
 
 
 def _edges(layout: Layout, tset: TemplateSet) -> dict[str, tuple[list[str], list[str]]]:
@@ -279,12 +306,8 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
     image = ImageResolver(tset.policy, tset.digests)
     edges = _edges(layout, tset)
     kinds = {s.name: tset.kinds[s.kind] for s in layout.services}
-    secrets = {
-        s.name: tuple(
-            Secret(s.name, spec.name, spec.env, spec.client) for spec in kinds[s.name].secrets
-        )
-        for s in layout.services
-    }
+    clients = {s.name: [c for c in edges if s.name in edges[c][0]] for s in layout.services}
+    secrets = {s.name: _secrets(s.name, kinds[s.name], clients[s.name]) for s in layout.services}
     internal = {s.name: tset.category(kinds[s.name].category).internal for s in layout.services}
     services: list[Service] = []
     for svc in layout.services:
@@ -299,23 +322,37 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
             # where a process on the host should listen in its place (a dev server): the
             # published port, which the frontend's dev proxy targets; the container's if unpublished
             "host_port": svc.port if published_on is None else published_on,
-            "secrets": {s.name: s.path for s in secrets[svc.name]},
+            "secrets": {s.name: s.path for s in secrets[svc.name] if not s.owner},
             "uses": connects,
+            # who connects to it: each one's login and its own (per_client) secret files
+            "clients": [
+                {
+                    "name": c,
+                    "login": login(c),
+                    "secrets": {s.name: s.path for s in secrets[svc.name] if s.owner == c},
+                }
+                for c in clients[svc.name]
+            ],
         }
-        connections = tuple(
-            Connection(
-                service=name,
-                kind=kinds[name].name,
-                env=_connection_env(name, kinds[name], _port(layout, name), secrets[name]),
-                secrets=tuple(s for s in secrets[name] if s.client),
-                client=tset.client_part(kinds[name].name, svc.kind),
+        connections = []
+        for name in connects:
+            given = tuple(s for s in secrets[name] if s.client or s.owner == svc.name)
+            connections.append(
+                Connection(
+                    service=name,
+                    kind=kinds[name].name,
+                    env=_connection_env(name, kinds[name], _port(layout, name), given, svc.name),
+                    secrets=given,
+                    client=tset.client_part(kinds[name].name, svc.kind),
+                )
             )
-            for name in connects
-        )
         environment = {k: _expand(v, variables) for k, v in spec.environment.items()}
         for conn in connections:
             environment.update(conn.env)
         environment.update({k: _expand(v, variables) for k, v in kind.environment.items()})
+        environment.update({s.env: s.path for s in secrets[svc.name] if s.env and not s.owner})
+        mounts = secrets[svc.name] + tuple(s for c in connections for s in c.secrets)
+        depends = [Dependency(n, HEALTHY) for n in dict.fromkeys([*proxies, *connects])]
         health = kind.healthcheck.model_dump() if kind.healthcheck else None
         if health:
             health["test"] = [_expand(t, variables) for t in health["test"]]
@@ -351,6 +388,8 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 cap_add=tuple(kind.cap_add),
                 environment=environment,
                 secrets=secrets[svc.name],
+                mounts=mounts,
+                init=kind.init,
                 command=tuple(_expand(c, variables) for c in kind.command)
                 if kind.command
                 else None,
@@ -361,9 +400,9 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 env_prefix=env_prefix(svc.name),
                 labels=labels,
                 develop=_develop(svc, kind, variables) if build else None,
-                connections=connections,
+                connections=tuple(connections),
                 upstreams=tuple(proxies),
-                depends_on=tuple(dict.fromkeys([*proxies, *connects])),
+                depends_on=tuple(depends),
                 networks=tuple(networks),
             )
         )

@@ -144,7 +144,7 @@ def update_report(result: UpdateResult) -> str:
 def drift_report(result: DriftResult) -> str:
     """`diff`: a summary, then the unified diff of the pristine copy against a fresh render."""
     lines: list[str] = []
-    name = result.project.name
+    name = result.name or result.project.name
     note = _version_note(result.template, result.old_version, result.new_version)
     if result.conflicts:
         lines.append(f"Unresolved conflicts in {name}; update, add, remove and verify refuse until")

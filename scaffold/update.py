@@ -465,6 +465,7 @@ class DriftResult:
     template: str
     status: list[tuple[str, str]]  # (A|M|D, path)
     diff: str
+    name: str = ""  # the project's name (dockergen.yml), as `update` names it; not the folder's
     warnings: list[str] = field(default_factory=list)  # for stderr: a recovery
     conflicts: list[str] = field(default_factory=list)  # unresolved from an earlier update
     kept_deleted: list[str] = field(default_factory=list)  # generated, deleted by the user
@@ -492,6 +493,7 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
             diff.append(_unified(rel, before, after))
     return DriftResult(
         project=project,
+        name=layout.project or project.name,
         old_version=state.template_version,
         new_version=tset.version,
         template=tset.name,

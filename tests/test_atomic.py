@@ -131,7 +131,7 @@ def test_the_update_has_every_kind_of_operation(case: Case) -> None:
     kinds = {op["op"] for op in case.ops}
     assert kinds == {"mkdir", "put", "delete", "prune"}
     paths = {op["path"] for op in case.ops}
-    assert "secrets/db_password" in paths
+    assert "secrets/db_admin_password" in paths
     assert ".dockergen/state.json" in paths
     assert case.before != case.after
 

@@ -14,7 +14,14 @@ from scaffold import layout as layouts
 from scaffold.api import NewRequest, create_project, new_project
 from scaffold.cli import app
 from scaffold.errors import LayoutError, TemplateSetError
-from scaffold.plan import EDGE_NETWORK, Network, build_plan, data_network
+from scaffold.plan import (
+    EDGE_NETWORK,
+    HEALTHY,
+    Dependency,
+    Network,
+    build_plan,
+    data_network,
+)
 from scaffold.templatesets import overlay
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
@@ -57,12 +64,20 @@ def test_plan_of_the_default_layout() -> None:
         ]
     )
     web, api, db = plan.services
-    assert (web.upstreams, web.depends_on, web.connections) == (("api",), ("api",), ())
+    assert web.upstreams == ("api",) and web.connections == ()
+    assert web.depends_on == (Dependency("api", HEALTHY),)
     assert [c.service for c in api.connections] == ["db"]
-    assert api.depends_on == ("db",)
+    assert api.depends_on == (Dependency("db", HEALTHY),)
     assert api.environment["DATABASES"] == "db" and api.environment["PORT"] == "8000"
-    assert api.environment["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
-    assert [s.id for s in api.client_secrets] == ["db_password"]
+    # its own login, database and password: not the administrator's
+    assert api.environment["DB_USER"] == "api" and api.environment["DB_DATABASE"] == "api"
+    assert api.environment["DB_PASSWORD_FILE"] == "/run/secrets/db_api_password"
+    assert [s.id for s in api.client_secrets] == ["db_api_password"]
+    assert [s.id for s in api.mounts] == ["db_api_password"]
+    # the administrator's password: the database only, which also creates each client's login
+    assert [s.id for s in db.mounts] == ["db_admin_password", "db_api_password"]
+    assert db.init and not api.init  # the login setup runs beside the server: PID 1 reaps it
+    assert "\\set login api" in db.command[-1] and "db_api_password" in db.command[-1]
     assert (web.networks, api.networks, db.networks) == (
         (EDGE_NETWORK,),
         (EDGE_NETWORK, "db-net"),
@@ -70,7 +85,10 @@ def test_plan_of_the_default_layout() -> None:
     )
     assert plan.networks == (Network(EDGE_NETWORK, False), Network("db-net", True, "db"))
     assert db.publish is None and web.publish == web.port
-    assert [s.file for s in plan.secrets] == ["secrets/db_password"]
+    assert [s.file for s in plan.secrets] == [
+        "secrets/db_admin_password",
+        "secrets/db_api_password",
+    ]
     assert [v.name for v in plan.volumes] == ["db-data"]
     assert dict(plan.groups) == {"frontends": ("web",), "backends": ("api",), "databases": ("db",)}
     with pytest.raises(AttributeError):
@@ -81,16 +99,45 @@ def test_a_backend_gets_only_the_databases_it_uses() -> None:
     plan = plan_of(TWO_DBS)
     api, node = plan.service("api"), plan.service("node")
     assert [c.service for c in api.connections] == ["db"]
-    assert api.depends_on == ("db",)
+    assert [d.service for d in api.depends_on] == ["db"]
     assert api.environment["DATABASES"] == "db"
     assert not any(key.startswith("CACHE_") for key in api.environment)
-    assert [s.id for s in api.client_secrets] == ["db_password"]
+    assert [s.id for s in api.client_secrets] == ["db_api_password"]
+    # each client mounts its own password only; the database creates both logins
+    assert [s.id for s in node.client_secrets if s.service == "db"] == ["db_node_password"]
+    assert [s.id for s in plan.service("db").mounts] == [
+        "db_admin_password",
+        "db_api_password",
+        "db_node_password",
+    ]
     # and only its network: it can't even reach `cache`
     assert api.networks == (EDGE_NETWORK, data_network("db"))
     # no `uses`: every database, as before
     assert [c.service for c in node.connections] == ["db", "cache"]
     assert node.networks == (EDGE_NETWORK, "db-net", "cache-net")
     assert node.environment["DATABASES"] == "db,cache"
+
+
+def test_a_login_is_the_service_name_as_an_identifier() -> None:
+    plan = plan_of([{"name": "node-api", "kind": "express"}, {"name": "db", "kind": "postgres"}])
+    env = plan.service("node-api").environment
+    assert (env["DB_USER"], env["DB_DATABASE"]) == ("node_api", "node_api")
+    assert env["DB_PASSWORD_FILE"] == "/run/secrets/db_node-api_password"
+    assert "\\set login node_api" in plan.service("db").command[-1]
+
+
+def test_a_secret_is_shared_or_per_client_not_both(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "kinds" / "kv").mkdir(parents=True)
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    (root / "kinds" / "kv" / "kind.yml").write_text(
+        "category: database\ndescription: kv\ndefault_name: kv\nport: 1\n"
+        "images: {runtime: 'kv:1'}\nimage: 'kv:1'\n"
+        "secrets: [{name: password, client: true, per_client: true}]\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    assert "a secret is shared by every client (client) or one per client" in info.value.line()
 
 
 def test_a_backend_that_uses_nothing_stays_off_the_data_network() -> None:
@@ -165,9 +212,11 @@ def test_uses_narrows_the_rendered_compose_file(tmp_path: Path) -> None:
     new_project(tmp_path / "shop", layouts.parse({"services": TWO_DBS}))
     services = compose_of(tmp_path / "shop")["services"]
     api, node = services["api"], services["node"]
-    assert list(api["depends_on"]) == ["db"] and list(node["depends_on"]) == ["db", "cache"]
-    assert api["secrets"] == ["db_password"]
-    assert node["secrets"] == ["db_password", "cache_password"]
+    assert list(api["depends_on"]) == ["db"]
+    assert list(node["depends_on"])[:2] == ["db", "cache"]
+    assert api["secrets"] == ["db_api_password"]
+    assert node["secrets"][0] == "db_node_password"
+    assert not any(s.startswith("cache") for s in api["secrets"])
     assert "CACHE_HOST" not in api["environment"] and "CACHE_HOST" in node["environment"]
     assert api["networks"] == ["edge", "db-net"]  # it can't reach cache at all
     assert node["networks"] == ["edge", "db-net", "cache-net"]
@@ -183,11 +232,11 @@ def test_update_set_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     entry = yaml.safe_load((project / "dockergen.yml").read_text())["services"][1]
     assert entry["uses"] == ["cache"]
-    assert list(compose_of(project)["services"]["node"]["depends_on"]) == ["cache"]
+    assert list(compose_of(project)["services"]["node"]["depends_on"])[:1] == ["cache"]
     result = runner.invoke(app, ["update", "--set", "services.node.uses="])  # back to all
     assert result.exit_code == 0, result.output
     assert "uses" not in yaml.safe_load((project / "dockergen.yml").read_text())["services"][1]
-    assert list(compose_of(project)["services"]["node"]["depends_on"]) == ["db", "cache"]
+    assert list(compose_of(project)["services"]["node"]["depends_on"])[:2] == ["db", "cache"]
     result = runner.invoke(app, ["update", "--set", "services.node.uses=api"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (

@@ -52,7 +52,7 @@ def test_commands_find_the_project_from_a_subfolder(
     assert "no .dockergen" not in result.output
     assert not (shop / "api" / "app" / ".dockergen").exists()
     if args[0] == "add":
-        assert (shop / "secrets" / "postgres_password").is_file()
+        assert (shop / "secrets" / "postgres_api_password").is_file()
     if args[0] == "remove":
         assert "redis" not in (shop / "docker-compose.yml").read_text()
 

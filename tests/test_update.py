@@ -200,7 +200,7 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     before = files_of(project, internal=True)
     result = invoke("update", str(project), "--set", "services.api.port=http")
     assert result.exit_code == 2
-    assert "services.api.port: a port is a whole number from 1 to 65535" in result.stderr
+    assert "--set services.api.port=http: a port is a whole number from 1 to 65535" in result.stderr
     result = invoke("update", str(project), "--set", "services.api.port=8100")
     assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
     assert files_of(project, internal=True) == before
@@ -320,9 +320,15 @@ def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("services.api.publish=0", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=true", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=web", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.api.publish=0", "--set services.api.publish=0: a port is 1 to 65535, or false"),
+        (
+            "services.api.publish=true",
+            "--set services.api.publish=true: a port is 1 to 65535, or false",
+        ),
+        (
+            "services.api.publish=web",
+            "--set services.api.publish=web: a port is 1 to 65535, or false",
+        ),
         ("services.db.publish=5432", "service 'db': a database is never published"),
         ("services.api.publish=8080", "port 8080 is used by both 'site' and 'api'"),
     ],
@@ -542,14 +548,22 @@ def test_add_database_wires_backends_and_creates_volume_and_secret(project: Path
     for backend in ("api", "worker"):
         svc = compose["services"][backend]
         assert svc["environment"]["DB_HOST"] == "db"
-        assert svc["environment"]["DB_PASSWORD_FILE"] == "/run/secrets/db_password"
-        assert "db_password" in svc["secrets"]
+        # its own login and password, not the administrator's nor the other backend's
+        assert svc["environment"]["DB_USER"] == backend
+        assert svc["environment"]["DB_PASSWORD_FILE"] == f"/run/secrets/db_{backend}_password"
+        assert [s for s in svc["secrets"] if s.startswith("db_")] == [f"db_{backend}_password"]
         assert svc["depends_on"]["db"] == {"condition": "service_healthy"}
     assert "db-data" in compose["volumes"]
-    secret = project / "secrets" / "db_password"
+    assert compose["services"]["db"]["secrets"] == [
+        "db_admin_password",
+        "db_api_password",
+        "db_worker_password",
+    ]
+    secret = project / "secrets" / "db_admin_password"
     assert secret.stat().st_size > 20
     assert (project / "secrets").stat().st_mode & 0o777 == 0o700
-    assert "secrets/db_password (new, random)" in result.stdout
+    assert "secrets/db_admin_password (new, random)" in result.stdout
+    assert "secrets/db_api_password (new, random)" in result.stdout
     assert not secrets_before
     layout = yaml.safe_load((project / "dockergen.yml").read_text())
     assert layout["services"][-1] == {"name": "db", "kind": "postgres", "port": 5432}
@@ -562,12 +576,12 @@ def test_add_database_wires_backends_and_creates_volume_and_secret(project: Path
     assert "depends_on" not in compose["services"]["api"]
     assert "volumes" not in compose
     assert secret.read_bytes() == value  # never deleted: the data it guards may still exist
-    assert "secrets/db_password (its service is gone; kept)" in result.stdout
+    assert "secrets/db_admin_password (its service is gone; kept)" in result.stdout
 
 
 def test_existing_secrets_are_never_overwritten(project: Path) -> None:
     update_project(project, edit=add_service("postgres", "db"))
-    secret = project / "secrets" / "db_password"
+    secret = project / "secrets" / "db_api_password"
     secret.write_text("chosen-by-me")
     update_project(project, edit=set_values(["services.api.port=8002"]))
     assert secret.read_text() == "chosen-by-me"
@@ -751,7 +765,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(project: Path) -> None:
     assert files_of(project, internal=True) == before
     result = invoke("add", "postgres", "-p", str(project), "--dry-run")
     assert result.exit_code == 0
-    assert "new secret secrets/postgres_password (random; not shown)" in result.stdout
+    assert "new secret secrets/postgres_admin_password (random; not shown)" in result.stdout
     assert files_of(project, internal=True) == before
 
 
@@ -860,6 +874,16 @@ def test_diff_sees_a_hand_edited_layout(project: Path) -> None:
     result = invoke("diff", "--exit-code", "--project", str(project))
     assert result.exit_code == 1
     assert "  M worker/Dockerfile" in result.stdout and "  M dockergen.yml" in result.stdout
+
+
+def test_diff_and_update_name_the_project_not_its_folder(project: Path) -> None:
+    moved = project.rename(project.parent / "checkout-of-demo")
+    diff = invoke("diff", "--project", str(moved))
+    update = invoke("update", str(moved))
+    assert diff.exit_code == 0 and update.exit_code == 0, (diff.output, update.output)
+    assert diff.stdout.startswith("demo is up to date")
+    assert update.stdout.startswith("demo is up to date")
+    assert "checkout-of-demo" not in diff.stdout + update.stdout
 
 
 # ------------------------------------------------------------------ git, locking, --ask

@@ -212,7 +212,8 @@ def test_update_matrix(world: World, tmp_path: Path, edit: str, change: str, ver
     secrets_after = files_of(project / "secrets")
     assert {k: secrets_after[k] for k in secrets_before} == secrets_before
     new_secrets = sorted(set(secrets_after) - set(secrets_before))
-    assert new_secrets == (["db_password"] if change == "add-db" else [])
+    added = ["db_admin_password", "db_api_password", "db_worker_password"]
+    assert new_secrets == (added if change == "add-db" else [])
     assert result.secrets == [f"secrets/{s}" for s in new_secrets]
 
     # consistent state, nothing left over, and a second update has nothing to do

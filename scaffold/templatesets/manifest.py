@@ -46,6 +46,18 @@ class SecretSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     env: str | None = Field(default=None, description="variable that receives the file path")
     client: bool = Field(default=False, description="backends get this secret to connect")
+    per_client: bool = Field(
+        default=False,
+        description="one per service that connects (secrets/<service>_<client>_<name>): that "
+        "client mounts its own only, as it would a `client` secret; the service itself mounts "
+        "them all, to create each client's login (see `clients` in command)",
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> SecretSpec:
+        if self.client and self.per_client:
+            raise ValueError("a secret is shared by every client (client) or one per client")
+        return self
 
 
 # A kind.yml `scratch:` entry written as a plain path gets these: a bounded tmpfs, world-writable
@@ -258,9 +270,22 @@ class Kind(_Strict):
     cap_add: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
     secrets: list[SecretSpec] = Field(default_factory=list)
-    command: list[str] | None = None
+    command: list[str] | None = Field(
+        default=None,
+        description="may use {{ service }}, {{ port }}, {{ secrets.<name> }} and {{ clients }}: "
+        "per connecting service {name, login, secrets: {<per_client name>: path}}",
+    )
+    init: bool = Field(
+        default=False,
+        description="run an init process as PID 1 (compose `init: true`) that reaps children: "
+        "for a command that starts a helper in the background (a login setup) beside the server",
+    )
     healthcheck: HealthCheck | None = None
-    client: dict[str, str] = Field(default_factory=dict)
+    client: dict[str, str] = Field(
+        default_factory=dict,
+        description="what a connecting service is told (<SERVICE>_<KEY>); may use {{ login }}: "
+        "the connecting service's name as an SQL-safe identifier (api-v2 -> api_v2)",
+    )
     limits: Limits = Field(default_factory=Limits)
     develop: Develop = Field(
         default_factory=Develop,
