@@ -71,6 +71,24 @@ def _project_name(
     return name, None
 
 
+def _interactive_target(target: Path, *, force: bool) -> tuple[Path, str]:
+    """Before the first question: a valid project name (one is suggested, a folder not yet made
+    takes it too) and a folder `new` may write to, so no answer is given in vain."""
+    from scaffold.interview import ask_project_name
+    from scaffold.layout import check_name
+    from scaffold.staging import check_new_target
+
+    project = target.name
+    try:
+        check_name(project, "project")
+    except ValueError:
+        project = ask_project_name(project)
+        if not target.exists():
+            target = target.parent / project
+    check_new_target(target, force=force)
+    return target, project
+
+
 def create_project(request: NewRequest, *, force: bool = False, trust: bool = False) -> NewResult:
     """`dockergen new`: the layout from a file, the set's defaults, per-category choices or the
     interview; then the one pipeline (scaffold.pipeline). The set is loaded once."""
@@ -118,11 +136,10 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
         elif request.interactive:
             from scaffold.interview import interview
 
-            data = interview(tset, target.name)
-            if tset.questions:
-                from scaffold.templatesets.prompts import ask_answers
-
-                answers = ask_answers(tset, answers)
+            target, project = _interactive_target(target, force=force)
+            data = interview(tset, project, answers=answers)
+            if project != target.name:
+                data["project"] = project
         else:
             raise UsageError(
                 "no terminal to ask questions on",
