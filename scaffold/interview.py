@@ -168,7 +168,8 @@ def run_with_back(flow: Callable[[Asker], Any]) -> Any:
         try:
             return flow(asker)
         except _GoBack:
-            prefill = asker.asked
+            # what was answered further on stays on offer when those questions come again
+            prefill = asker.asked + prefill[len(asker.asked) :]
             answers = [value for _, value in asker.asked[:-1]]
 
 
