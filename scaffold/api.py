@@ -436,3 +436,42 @@ def verify_project(project: Path, **options: Any) -> VerifyResult:
     from scaffold.verify import verify_project as run
 
     return run(project, **options)
+
+
+# --------------------------------------------------------------------- shell completion
+
+
+def completion_shells() -> tuple[str, ...]:
+    from scaffold.completion import SHELLS
+
+    return SHELLS
+
+
+def complete_template_sets() -> list[str]:
+    from scaffold.completion import template_sets
+
+    return template_sets()
+
+
+def complete_kinds(template: str | None, flag: str | None) -> list[str]:
+    from scaffold.completion import kinds
+
+    return kinds(template, flag)
+
+
+def complete_project_kinds(project: Path | None) -> list[str]:
+    from scaffold.completion import project_kinds
+
+    return project_kinds(project)
+
+
+def complete_services(project: Path | None) -> list[str]:
+    from scaffold.completion import services
+
+    return services(project)
+
+
+def complete_set_keys(project: Path | None, incomplete: str) -> list[str]:
+    from scaffold.completion import set_keys
+
+    return set_keys(project, incomplete)

@@ -40,41 +40,41 @@ def _path_param(ctx: typer.Context, *names: str) -> Path | None:
 
 
 def _complete_sets(incomplete: str) -> list[str]:
-    from scaffold.completion import template_sets
+    from scaffold.api import complete_template_sets
 
-    return _starting(template_sets(), incomplete)
+    return _starting(complete_template_sets(), incomplete)
 
 
 def _complete_kinds(flag: str | None, extra: tuple[str, ...] = ()) -> Callable[..., list[str]]:
     """KIND (or KIND:NAME, completing the KIND) of a `new` flag's category, from the -t set."""
 
     def complete(ctx: typer.Context, incomplete: str) -> list[str]:
-        from scaffold.completion import kinds
+        from scaffold.api import complete_kinds
 
         if ":" in incomplete:
             return []
-        return _starting([*kinds(ctx.params.get("template"), flag), *extra], incomplete)
+        return _starting([*complete_kinds(ctx.params.get("template"), flag), *extra], incomplete)
 
     return complete
 
 
 def _complete_project_kinds(ctx: typer.Context, incomplete: str) -> list[str]:
-    from scaffold.completion import project_kinds
+    from scaffold.api import complete_project_kinds
 
-    return _starting(project_kinds(_path_param(ctx, "project")), incomplete)
+    return _starting(complete_project_kinds(_path_param(ctx, "project")), incomplete)
 
 
 def _complete_services(ctx: typer.Context, incomplete: str) -> list[str]:
-    from scaffold.completion import services
+    from scaffold.api import complete_services
 
-    return _starting(services(_path_param(ctx, "project")), incomplete)
+    return _starting(complete_services(_path_param(ctx, "project")), incomplete)
 
 
 def _complete_set_keys(ctx: typer.Context, incomplete: str) -> list[str]:
-    from scaffold.completion import set_keys
+    from scaffold.api import complete_set_keys
 
     project = _path_param(ctx, "directory", "project")
-    return _starting(set_keys(project, incomplete), incomplete)
+    return _starting(complete_set_keys(project, incomplete), incomplete)
 
 
 def _completion_option(install: bool) -> Callable[[typer.Context, str | None], None]:
@@ -86,12 +86,13 @@ def _completion_option(install: bool) -> Callable[[typer.Context, str | None], N
             return
         from typer import completion
 
-        from scaffold.completion import SHELLS
+        from scaffold.api import completion_shells
         from scaffold.errors import UsageError
 
-        if value and value not in SHELLS:
+        shells = completion_shells()
+        if value and value not in shells:
             option = "--install-completion" if install else "--show-completion"
-            _fail(UsageError(f"{option} {value}: use one of {', '.join(SHELLS)}").line(), 2)
+            _fail(UsageError(f"{option} {value}: use one of {', '.join(shells)}").line(), 2)
         completion.get_completion_inspect_parameters()  # registers typer's shell classes
         run = completion.install_callback if install else completion.show_callback
         run(ctx, None, value or True)  # type: ignore[arg-type]
