@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -475,3 +476,19 @@ def complete_set_keys(project: Path | None, incomplete: str) -> list[str]:
     from scaffold.completion import set_keys
 
     return set_keys(project, incomplete)
+
+
+# --------------------------------------------------------------------- progress
+
+
+def progress_shown() -> contextlib.AbstractContextManager[None]:
+    """Show long work's progress (rich, on stderr) when stdout and stderr are terminals."""
+    from scaffold.progress import shown_on_terminal
+
+    return shown_on_terminal()
+
+
+def progress_is_live() -> bool:
+    from scaffold.progress import is_live
+
+    return is_live()

@@ -164,10 +164,12 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from scaffold.api import progress_shown
         from scaffold.errors import DockergenError
 
         try:
-            return func(*args, **kwargs)
+            with progress_shown():  # long work (a git fetch, a merge) on a terminal only
+                return func(*args, **kwargs)
         except DockergenError as exc:
             _fail(exc.line(), exc.exit_code)
         except KeyboardInterrupt:
@@ -362,9 +364,11 @@ def verify(
 
     if clean and keep:
         raise UsageError("--clean and --keep contradict each other")
+    from scaffold.api import progress_is_live
+
     # Progress only on a terminal, and without rich's source location (`cli.py:264`).
     console = Console(stderr=True, log_path=False)
-    live = console.is_terminal
+    live = progress_is_live()  # stdout too: `verify > report.txt` shows no spinner
     with console.status("verifying") if live else contextlib.nullcontext() as status:
 
         def step(msg: str) -> None:
