@@ -396,27 +396,9 @@ def _ask_ports(ask: Asker, st: Answers, prev: dict[str, dict[str, Any]]) -> None
 
 def _ask_set_questions(ask: Asker, st: Answers, given: dict[str, Any], *, all_: bool) -> None:
     """The set's own questions (not those answered with --answer, unless `all_`)."""
-    for q in st.tset.questions:
-        if q.name in given and not all_:
-            st.answers[q.name] = given[q.name]
-            continue
-        label = f"{q.help or q.name}:"
-        default = st.answers.get(q.name, given.get(q.name, q.default))
-        if q.type == "bool":
-            value: Any = ask.confirm(label, bool(default))
-        elif q.type == "choice":
-            value = ask.select(label, list(q.choices), None if default is None else str(default))
-        else:
+    from scaffold.templatesets.prompts import ask_answers
 
-            def valid(text: str, q: Any = q) -> bool | str:
-                try:
-                    q.coerce(text)
-                except ValueError as exc:
-                    return fit(str(exc))
-                return True
-
-            value = ask.text(label, "" if default is None else str(default), valid)
-        st.answers[q.name] = q.coerce(value)
+    st.answers = ask_answers(st.tset, {**given, **st.answers}, ask=ask, again=all_, fit=fit)
 
 
 # ------------------------------------------------------------------------ the review
