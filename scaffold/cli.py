@@ -127,8 +127,6 @@ def _root(
         str | None,
         typer.Option(
             "--install-completion",
-            is_flag=False,
-            flag_value="",
             metavar="[SHELL]",
             callback=_completion_option(install=True),
             is_eager=True,
@@ -141,8 +139,6 @@ def _root(
         str | None,
         typer.Option(
             "--show-completion",
-            is_flag=False,
-            flag_value="",
             metavar="[SHELL]",
             callback=_completion_option(install=False),
             is_eager=True,
@@ -683,6 +679,19 @@ def _is_click_error(exc: Exception) -> bool:
     )
 
 
+def _shell_optional(args: list[str]) -> list[str]:
+    """`--install-completion`/`--show-completion` without a SHELL mean the current shell (as
+    typer's own flags did): given an empty value here, as click has no optional values."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg in ("--install-completion", "--show-completion") and (
+            i + 1 == len(args) or args[i + 1].startswith("-")
+        ):
+            out.append("")
+    return out
+
+
 def main() -> None:
     """Console entry point."""
     if os.environ.get("_DOCKERGEN_COMPLETE"):  # a shell asks for completions
@@ -691,7 +700,7 @@ def main() -> None:
         # registers typer's shell classes, the protocol of the scripts it installs
         completion.get_completion_inspect_parameters()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=_shell_optional(sys.argv[1:]), standalone_mode=False)
     except typer.Abort:
         typer.echo("dockergen: aborted", err=True)
         sys.exit(1)

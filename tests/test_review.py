@@ -151,6 +151,26 @@ def test_a_name_typed_at_the_suggestion_is_checked_there(venv_bin: Path, tmp_pat
     assert tree(tmp_path) == set()
 
 
+def test_new_dot_in_a_folder_with_an_invalid_name_records_the_valid_one(
+    venv_bin: Path, tmp_path: Path
+):
+    app = tmp_path / "My_App"
+    app.mkdir()
+    child = spawn(venv_bin, app, "new", ".")
+    try:
+        answer(child, "Project name:", ENTER)  # my-app, offered
+        accept_defaults(child)
+        child.send(ENTER)
+        code, output = finish(child)
+    finally:
+        child.close(force=True)
+    assert code == 0, output
+    assert "Review: create my-app" in plain(output)
+    assert layout_of(app)["project"] == "my-app"  # the folder keeps its name
+    compose = yaml.safe_load((app / "docker-compose.yml").read_text())
+    assert compose.get("name", "my-app") == "my-app"
+
+
 def test_a_non_empty_folder_is_refused_before_the_first_question(venv_bin: Path, tmp_path: Path):
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "notes.txt").write_text("mine\n")
