@@ -281,6 +281,57 @@ def test_review_edits_adds_and_removes_before_writing(venv_bin: Path, tmp_path: 
     ]
 
 
+def test_review_edits_kind_publish_and_uses(venv_bin: Path, tmp_path: Path):
+    tset = default_set()
+    frontends = sorted(k.name for k in tset.kinds_in("frontend"))
+    other_db = sorted(k.name for k in tset.kinds_in("database") if k.name != "postgres")
+    if len(frontends) < 2 or not other_db:
+        pytest.skip("needs two frontend kinds and a second database kind")
+    kinds = [
+        k.name for c in tset.categories for k in sorted(tset.kinds_in(c), key=lambda k: k.name)
+    ]
+    new_front = next(k for k in frontends if k != "react")
+    child = spawn(venv_bin, tmp_path, "new", "myapp")
+    try:
+        accept_defaults(child)
+        # the frontend's kind
+        child.send(menu("edit a service"))
+        answer(child, "Edit which service?", ENTER)  # frontend
+        answer(child, "Change what of frontend?", DOWN + ENTER)  # kind
+        answer(child, "kind of frontend:", moves(frontends, "react", new_front) + ENTER)
+        answer(child, "port for frontend", ENTER)
+        # api published on a host port of its own
+        answer(child, "Review:", menu("edit a service"))
+        answer(child, "Edit which service?", DOWN + ENTER)  # api
+        answer(child, "Change what of api?", DOWN * 3 + ENTER)  # publish
+        answer(child, "host port of api", CLEAR_LINE + "18000" + ENTER)
+        # a second database, then api uses postgres only
+        answer(child, "Review:", menu("add a service"))
+        answer(child, "Add which kind?", DOWN * kinds.index(other_db[0]) + ENTER)
+        answer(child, "service name:", ENTER)
+        answer(child, "Review:", menu("edit a service"))
+        answer(child, "Edit which service?", DOWN + ENTER)  # api
+        answer(child, "Change what of api?", DOWN * 4 + ENTER)  # uses
+        answer(child, "api uses:", DOWN + " " + ENTER)  # untick the second database
+        child.expect_exact("Review:")
+        shown = plain(child.before or "")
+        assert "published on 18000" in shown and "uses postgres" in shown, shown
+        time.sleep(0.2)
+        child.send(ENTER)
+        code, output = finish(child)
+    finally:
+        child.close(force=True)
+    assert code == 0, output
+    services = {s["name"]: s for s in layout_of(tmp_path / "myapp")["services"]}
+    assert services["frontend"]["kind"] == new_front
+    assert services["api"]["publish"] == 18000
+    assert services["api"]["uses"] == ["postgres"]
+
+
+def moves(choices: list[str], start: str, target: str) -> str:
+    return DOWN * ((choices.index(target) - choices.index(start)) % len(choices))
+
+
 def test_escape_goes_back_to_the_previous_question(venv_bin: Path, tmp_path: Path):
     child = spawn(venv_bin, tmp_path, "new", "myapp")
     try:
