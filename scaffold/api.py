@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,24 @@ def _project_name(
     return name, None
 
 
+def _interactive_target(target: Path, *, force: bool) -> tuple[Path, str]:
+    """Before the first question: a valid project name (one is suggested, a folder not yet made
+    takes it too) and a folder `new` may write to, so no answer is given in vain."""
+    from scaffold.interview import ask_project_name
+    from scaffold.layout import check_name
+    from scaffold.staging import check_new_target
+
+    project = target.name
+    try:
+        check_name(project, "project")
+    except ValueError:
+        project = ask_project_name(project)
+        if not target.exists():
+            target = target.parent / project
+    check_new_target(target, force=force)
+    return target, project
+
+
 def create_project(request: NewRequest, *, force: bool = False, trust: bool = False) -> NewResult:
     """`dockergen new`: the layout from a file, the set's defaults, per-category choices or the
     interview; then the one pipeline (scaffold.pipeline). The set is loaded once."""
@@ -118,11 +137,10 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
         elif request.interactive:
             from scaffold.interview import interview
 
-            data = interview(tset, target.name)
-            if tset.questions:
-                from scaffold.templatesets.prompts import ask_answers
-
-                answers = ask_answers(tset, answers)
+            target, project = _interactive_target(target, force=force)
+            data = interview(tset, project, answers=answers)
+            if project != target.name:
+                data["project"] = project
         else:
             raise UsageError(
                 "no terminal to ask questions on",
@@ -426,3 +444,58 @@ def verify_project(project: Path, **options: Any) -> VerifyResult:
     from scaffold.verify import verify_project as run
 
     return run(project, **options)
+
+
+# --------------------------------------------------------------------- shell completion
+
+
+def completion_shells() -> tuple[str, ...]:
+    from scaffold.completion import SHELLS
+
+    return SHELLS
+
+
+def complete_template_sets() -> list[str]:
+    from scaffold.completion import template_sets
+
+    return template_sets()
+
+
+def complete_kinds(template: str | None, flag: str | None) -> list[str]:
+    from scaffold.completion import kinds
+
+    return kinds(template, flag)
+
+
+def complete_project_kinds(project: Path | None) -> list[str]:
+    from scaffold.completion import project_kinds
+
+    return project_kinds(project)
+
+
+def complete_services(project: Path | None) -> list[str]:
+    from scaffold.completion import services
+
+    return services(project)
+
+
+def complete_set_keys(project: Path | None, incomplete: str) -> list[str]:
+    from scaffold.completion import set_keys
+
+    return set_keys(project, incomplete)
+
+
+# --------------------------------------------------------------------- progress
+
+
+def progress_shown() -> contextlib.AbstractContextManager[None]:
+    """Show long work's progress (rich, on stderr) when stdout and stderr are terminals."""
+    from scaffold.progress import shown_on_terminal
+
+    return shown_on_terminal()
+
+
+def progress_is_live() -> bool:
+    from scaffold.progress import is_live
+
+    return is_live()

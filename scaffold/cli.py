@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +24,85 @@ from scaffold import __version__
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# ------------------------------------------------------------ completion (scaffold.completion)
+
+
+def _starting(candidates: list[str], incomplete: str) -> list[str]:
+    return [c for c in candidates if c.startswith(incomplete)]
+
+
+def _path_param(ctx: typer.Context, *names: str) -> Path | None:
+    for name in names:
+        value = ctx.params.get(name)
+        if value:
+            return Path(value)
+    return None
+
+
+def _complete_sets(incomplete: str) -> list[str]:
+    from scaffold.api import complete_template_sets
+
+    return _starting(complete_template_sets(), incomplete)
+
+
+def _complete_kinds(flag: str | None, extra: tuple[str, ...] = ()) -> Callable[..., list[str]]:
+    """KIND (or KIND:NAME, completing the KIND) of a `new` flag's category, from the -t set."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from scaffold.api import complete_kinds
+
+        if ":" in incomplete:
+            return []
+        return _starting([*complete_kinds(ctx.params.get("template"), flag), *extra], incomplete)
+
+    return complete
+
+
+def _complete_project_kinds(ctx: typer.Context, incomplete: str) -> list[str]:
+    from scaffold.api import complete_project_kinds
+
+    return _starting(complete_project_kinds(_path_param(ctx, "project")), incomplete)
+
+
+def _complete_services(ctx: typer.Context, incomplete: str) -> list[str]:
+    from scaffold.api import complete_services
+
+    return _starting(complete_services(_path_param(ctx, "project")), incomplete)
+
+
+def _complete_set_keys(ctx: typer.Context, incomplete: str) -> list[str]:
+    from scaffold.api import complete_set_keys
+
+    project = _path_param(ctx, "directory", "project")
+    return _starting(complete_set_keys(project, incomplete), incomplete)
+
+
+def _completion_option(install: bool) -> Callable[[typer.Context, str | None], None]:
+    """`--install-completion [SHELL]`, `--show-completion [SHELL]`: typer's own, but taking the
+    shell named (typer's flags detect the running shell only, so zsh users got bash's)."""
+
+    def callback(ctx: typer.Context, value: str | None) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        from typer import completion
+
+        from scaffold.api import completion_shells
+        from scaffold.errors import UsageError
+
+        shells = completion_shells()
+        if value and value not in shells:
+            option = "--install-completion" if install else "--show-completion"
+            _fail(UsageError(f"{option} {value}: use one of {', '.join(shells)}").line(), 2)
+        completion.get_completion_inspect_parameters()  # registers typer's shell classes
+        run = completion.install_callback if install else completion.show_callback
+        run(ctx, None, value or True)  # type: ignore[arg-type]
+
+    return callback
+
+
 app = typer.Typer(
     name="dockergen",
+    add_completion=False,  # its own --install-completion/--show-completion, taking a shell
     help="Scaffold secure multi-service Docker projects and keep them up to date.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -45,6 +123,29 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    install_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            metavar="[SHELL]",
+            callback=_completion_option(install=True),
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for SHELL (bash, zsh, fish, powershell; default: the "
+            "current shell).",
+        ),
+    ] = None,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="[SHELL]",
+            callback=_completion_option(install=False),
+            is_eager=True,
+            expose_value=False,
+            help="Show the completion script for SHELL (default: the current shell).",
+        ),
+    ] = None,
 ) -> None:
     """Scaffold secure multi-service Docker projects and keep them up to date."""
 
@@ -59,10 +160,12 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from scaffold.api import progress_shown
         from scaffold.errors import DockergenError
 
         try:
-            return func(*args, **kwargs)
+            with progress_shown():  # long work (a git fetch, a merge) on a terminal only
+                return func(*args, **kwargs)
         except DockergenError as exc:
             _fail(exc.line(), exc.exit_code)
         except KeyboardInterrupt:
@@ -109,15 +212,30 @@ def new(
         typer.Option("--layout", "-l", help="Read the layout from a dockergen.yml-shaped file."),
     ] = None,
     frontend: Annotated[
-        str | None, typer.Option("--frontend", help="Frontend kind (react, static or none).")
+        str | None,
+        typer.Option(
+            "--frontend",
+            help="Frontend kind (react, static or none).",
+            autocompletion=_complete_kinds("frontend", ("none",)),
+        ),
     ] = None,
     backend: Annotated[
         list[str] | None,
-        typer.Option("--backend", "-b", help="Backend KIND or KIND:NAME; repeatable."),
+        typer.Option(
+            "--backend",
+            "-b",
+            help="Backend KIND or KIND:NAME; repeatable.",
+            autocompletion=_complete_kinds("backend"),
+        ),
     ] = None,
     database: Annotated[
         list[str] | None,
-        typer.Option("--database", "-d", help="Database KIND or KIND:NAME; repeatable."),
+        typer.Option(
+            "--database",
+            "-d",
+            help="Database KIND or KIND:NAME; repeatable.",
+            autocompletion=_complete_kinds("database"),
+        ),
     ] = None,
     service: Annotated[
         list[str] | None,
@@ -126,6 +244,7 @@ def new(
             "-s",
             help="A KIND or KIND:NAME of any category of the set (a broker, a worker...); "
             "repeatable.",
+            autocompletion=_complete_kinds(None),
         ),
     ] = None,
     template: Annotated[
@@ -134,6 +253,7 @@ def new(
             "--template",
             "-t",
             help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
+            autocompletion=_complete_sets,
         ),
     ] = None,
     template_ref: Annotated[
@@ -195,7 +315,13 @@ def new(
 @handled
 def kinds(
     template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Template set (bundled name or path).")
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Template set (bundled name or path).",
+            autocompletion=_complete_sets,
+        ),
     ] = None,
 ) -> None:
     """List the stacks a template set offers, with category, default port and images."""
@@ -234,9 +360,11 @@ def verify(
 
     if clean and keep:
         raise UsageError("--clean and --keep contradict each other")
+    from scaffold.api import progress_is_live
+
     # Progress only on a terminal, and without rich's source location (`cli.py:264`).
     console = Console(stderr=True, log_path=False)
-    live = console.is_terminal
+    live = progress_is_live()  # stdout too: `verify > report.txt` shows no spinner
     with console.status("verifying") if live else contextlib.nullcontext() as status:
 
         def step(msg: str) -> None:
@@ -336,6 +464,7 @@ def update(
             "options.syntax_line=false, answers.NAME=V, template=PATH; an empty "
             "VALUE means the default. Repeatable.",
             metavar="KEY=VALUE",
+            autocompletion=_complete_set_keys,
         ),
     ] = None,
     answer: Annotated[
@@ -346,7 +475,12 @@ def update(
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", "-t", help="Switch template set (same as --set template=)."),
+        typer.Option(
+            "--template",
+            "-t",
+            help="Switch template set (same as --set template=).",
+            autocompletion=_complete_sets,
+        ),
     ] = None,
     template_ref: Annotated[
         str | None,
@@ -384,7 +518,12 @@ def update(
 @app.command()
 @handled
 def add(
-    kind: Annotated[str, typer.Argument(help="A kind of the project's template set.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="A kind of the project's template set.", autocompletion=_complete_project_kinds
+        ),
+    ],
     name: Annotated[
         str | None,
         typer.Option(
@@ -417,7 +556,9 @@ def add(
 @app.command()
 @handled
 def remove(
-    name: Annotated[str, typer.Argument(help="The service to remove.")],
+    name: Annotated[
+        str, typer.Argument(help="The service to remove.", autocompletion=_complete_services)
+    ],
     project: ProjectOption = None,
     dry_run: DryRunOption = False,
     trust: UpdateTrustOption = False,
@@ -482,7 +623,12 @@ def templates_list() -> None:
 @templates_app.command("show")
 @handled
 def templates_show(
-    source: Annotated[str, typer.Argument(help="Bundled name, folder or git URL[@REF].")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Bundled name, folder or git URL[@REF].", autocompletion=_complete_sets
+        ),
+    ],
     template_ref: TemplateRefOption = None,
 ) -> None:
     """A set's origin, kinds (images as rendered), questions and policy."""
@@ -494,7 +640,12 @@ def templates_show(
 @templates_app.command("validate")
 @handled
 def templates_validate(
-    source: Annotated[str, typer.Argument(help="Bundled name, folder or git URL[@REF].")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Bundled name, folder or git URL[@REF].", autocompletion=_complete_sets
+        ),
+    ],
     template_ref: TemplateRefOption = None,
     trust: Annotated[
         bool, typer.Option("--trust", help="Let the set run code (copier tasks) while rendering.")
@@ -528,10 +679,28 @@ def _is_click_error(exc: Exception) -> bool:
     )
 
 
+def _shell_optional(args: list[str]) -> list[str]:
+    """`--install-completion`/`--show-completion` without a SHELL mean the current shell (as
+    typer's own flags did): given an empty value here, as click has no optional values."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg in ("--install-completion", "--show-completion") and (
+            i + 1 == len(args) or args[i + 1].startswith("-")
+        ):
+            out.append("")
+    return out
+
+
 def main() -> None:
     """Console entry point."""
+    if os.environ.get("_DOCKERGEN_COMPLETE"):  # a shell asks for completions
+        from typer import completion
+
+        # registers typer's shell classes, the protocol of the scripts it installs
+        completion.get_completion_inspect_parameters()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=_shell_optional(sys.argv[1:]), standalone_mode=False)
     except typer.Abort:
         typer.echo("dockergen: aborted", err=True)
         sys.exit(1)

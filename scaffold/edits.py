@@ -241,9 +241,14 @@ def ask() -> LayoutEdit:
     def edit(
         raw: dict[str, Any], tset: TemplateSet, project: Path
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        from scaffold.interview import interview
+        from scaffold.interview import interview_with_renames
 
-        return interview(tset, raw.get("project") or project.name, previous=raw), {}
+        return interview_with_renames(
+            tset,
+            raw.get("project") or project.name,
+            previous=raw,
+            action="update {project}: apply these changes",
+        )
 
     return edit
 

@@ -31,6 +31,7 @@ LAYOUT_FILE = "dockergen.yml"
 RESERVED_NAMES = frozenset({"secrets"})
 _NAME_RE = re.compile(NAME_PATTERN)
 _NAME_RULE = "use lowercase letters, digits and '-', start with a letter, at most 63 characters"
+NAME_RULE_SHORT = "is lowercase letters, digits and '-', starting with a letter (at most 63)"
 PORT_RULE = "a port is a whole number from 1 to 65535"
 PUBLISH_RULE = "a port is 1 to 65535, or false"
 
@@ -40,6 +41,16 @@ def check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise ValueError(f"invalid {what} name {value!r}: {_NAME_RULE}")
     return value
+
+
+def suggest_name(text: str) -> str:
+    """A valid name close to `text`: accents stripped, lowercase, runs of anything else one '-'
+    (`Shop_3` -> `shop-3`, `Café Été` -> `cafe-ete`)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^a-z0-9]+", "-", plain.lower()).lstrip("-0123456789")[:63].rstrip("-")
+    return name or "project"
 
 
 def unique_name(base: str, taken: Iterable[str]) -> str:

@@ -17,7 +17,7 @@ from scaffold.layout import LAYOUT_FILE, Layout, normalise, with_digests
 from scaffold.plan import Project, build_plan
 from scaffold.render import render, template_record
 from scaffold.secretfiles import ensure_secrets
-from scaffold.staging import check_new_target, place_new, staging_dir
+from scaffold.staging import check_collisions, check_new_target, place_new, staging_dir
 from scaffold.state import STATE_DIR, State, tree_files, write_state
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 from scaffold.templatesets.sources import recorded_location
@@ -112,6 +112,7 @@ def new_project(
         out.mkdir()
         plan = render_pristine(layout, tset, out, trust=trust)
         files = sorted(tree_files(out))
+        check_collisions(target, files, force=force)
         created = ensure_secrets(plan.secrets, out, existing=target)
         place_new(out, target)
     return NewResult(target, layout, files, created, plan, origin)

@@ -35,11 +35,39 @@ def staging_dir(target: Path) -> Iterator[Path]:
                 directory.rmdir()
 
 
+# What a folder may already hold for `new` to use it without --force: a version control's
+# metadata (`git init` first), and a README or licence (kept unless the set writes one).
+VCS_METADATA = frozenset(
+    {".git", ".hg", ".svn", ".bzr", "_darcs", ".fossil", ".jj", ".gitattributes", ".hgignore"}
+)
+_DOC_STEMS = ("readme", "license", "licence", "copying")
+
+
+def _may_stay(entry: Path) -> bool:
+    if entry.name in VCS_METADATA:
+        return True
+    return entry.is_file() and entry.name.lower().split(".")[0] in _DOC_STEMS
+
+
 def check_new_target(target: Path, *, force: bool) -> None:
+    """`target` may be created, or is a folder holding nothing but what `_may_stay` allows."""
     if target.exists() and not target.is_dir():
         raise TargetError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if target.is_dir() and not force and not all(_may_stay(e) for e in target.iterdir()):
         raise TargetError(f"{target} is not empty", hint="pass --force to write into it")
+
+
+def check_collisions(target: Path, files: list[str], *, force: bool) -> None:
+    """A file the set writes that is already in `target` (a README the folder kept): refused
+    without --force, as it would be replaced."""
+    if force or not target.is_dir():
+        return
+    clash = [f for f in files if (target / f).exists() or (target / f).is_symlink()]
+    if clash:
+        raise TargetError(
+            f"{target / clash[0]} is in the way: the template set writes it",
+            hint="move it away, or pass --force to replace it",
+        )
 
 
 def place_new(built: Path, target: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from scaffold import journal
+from scaffold import journal, progress
 from scaffold.conflicts import raise_if_unresolved, unresolved
 from scaffold.edits import LayoutEdit, rewrite_layout
 from scaffold.errors import ConflictError, TargetError
@@ -165,7 +165,7 @@ def _plan_files(
     moved = set(moves.values())
     results: list[FileResult] = []
     changes: list[journal.Change] = []
-    for rel in sorted(set(old) | set(new)):
+    for rel in progress.each(sorted(set(old) | set(new)), "merging files"):
         if rel in moved or _is_secret(rel):
             continue
         src = moves.get(rel, rel)
@@ -412,7 +412,8 @@ def update_project(
             raw = new_raw
         layout, tset = prepare(parse(raw), project=project.name, base=project, tset=tset)
         with tempfile.TemporaryDirectory(prefix="dockergen-update-") as tmp:
-            rendered = _render(layout, tset, Path(tmp), trust)
+            with progress.task(f"rendering from template set {tset.name}"):
+                rendered = _render(layout, tset, Path(tmp), trust)
             new = rendered.files()
             files, changes = _plan_files(
                 project,

@@ -27,10 +27,11 @@ TEMPLATESETS_LAYERS = {
     "scaffold.templatesets.schema": 4,
 }
 # What scaffold.templatesets may use from the rest of the package.
-TEMPLATESETS_MAY_IMPORT = {"scaffold.errors", "scaffold.images"}
+TEMPLATESETS_MAY_IMPORT = {"scaffold.errors", "scaffold.images", "scaffold.progress"}
 # Modules that import nothing from scaffold, or only the listed ones.
 LEAVES = {
     "scaffold.errors": set(),
+    "scaffold.progress": set(),  # says what runs; the CLI decides whether it is shown
     "scaffold.dockerfile": set(),
     "scaffold.checkers": set(),
     "scaffold.copier_adapter": set(),  # the one module that may name copier's private API

@@ -22,6 +22,7 @@ from scaffold.interview import _port_validator, interview
 pexpect = pytest.importorskip("pexpect", reason="pexpect is a test extra: pip install -e .[test]")
 
 DOWN = "\x1b[B"
+UP = "\x1b[A"
 ENTER = "\r"
 SPACE = " "
 CLEAR_LINE = "\x15"  # Ctrl-U: prompt_toolkit's unix-line-discard, clears a prefilled answer
@@ -115,7 +116,7 @@ def test_interview_writes_the_chosen_layout(venv_bin: Path, tmp_path: Path):
         for i, svc in enumerate(published):
             keys = CLEAR_LINE + "18181" + ENTER if i == 0 else ENTER
             answer(child, f"port for {svc['name']}", keys)
-        answer(child, "Create myapp:", "y")
+        answer(child, "Review:", ENTER)  # the first entry: create myapp
         code, output = finish(child)
     finally:
         child.close(force=True)
@@ -174,7 +175,7 @@ def test_ctrl_c_mid_interview_writes_nothing(venv_bin: Path, tmp_path: Path, at:
     assert tree(tmp_path) == set()
 
 
-def test_declining_the_summary_writes_nothing(venv_bin: Path, tmp_path: Path):
+def test_cancelling_the_review_writes_nothing(venv_bin: Path, tmp_path: Path):
     child = spawn(venv_bin, tmp_path, "myapp")
     try:
         take_defaults_until(child, "Databases?")
@@ -185,7 +186,7 @@ def test_declining_the_summary_writes_nothing(venv_bin: Path, tmp_path: Path):
         defaults += ["fastapi"] if "fastapi" in tset.kinds else []
         for kind in defaults:
             answer(child, f"port for {tset.kinds[kind].default_name} ({kind})", ENTER)
-        answer(child, "Create myapp:", "n")
+        answer(child, "Review:", UP + ENTER)  # the last entry: cancel
         code, output = finish(child)
     finally:
         child.close(force=True)
@@ -242,7 +243,7 @@ def test_interview_refuses_a_port_already_taken(monkeypatch: pytest.MonkeyPatch)
             "Databases?": [["postgres"]],
             "port for frontend": ["9000"],
             "port for api": ["9000", "9001"],
-            "Create": [True],
+            "Review:": ["create myapp"],
         },
     )
     tset = default_set()
@@ -280,7 +281,7 @@ def test_ask_again_keeps_a_services_publish(monkeypatch: pytest.MonkeyPatch):
             "Databases?": [[]],
             "port for frontend": [None],
             "port for api": ["8080"],
-            "Create": [True],
+            "Review:": ["create myapp"],
         },
     )
     tset = default_set()

@@ -923,16 +923,20 @@ def test_a_second_dockergen_on_the_same_project_is_refused(project: Path) -> Non
 def test_ask_prefills_the_interview(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def fake(tset: Any, name: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-        seen["previous"], seen["name"] = previous, name
-        return {**(previous or {}), "services": [{"name": "api", "kind": "web", "port": 8000}]}
+    def fake(
+        tset: Any, name: str, previous: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        seen["previous"], seen["name"], seen["action"] = previous, name, kwargs["action"]
+        data = {**(previous or {}), "services": [{"name": "api", "kind": "web", "port": 8000}]}
+        return data, {}
 
-    monkeypatch.setattr("scaffold.interview.interview", fake)
+    monkeypatch.setattr("scaffold.interview.interview_with_renames", fake)
     monkeypatch.setattr("scaffold.cli._stdin_is_tty", lambda: True)
     result = invoke("update", str(project), "--ask")
     assert result.exit_code == 0, result.output
     assert [s["name"] for s in seen["previous"]["services"]] == ["api", "worker"]
     assert seen["name"] == "demo"
+    assert seen["action"].startswith("update {project}")
     assert not (project / "worker").exists()
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from scaffold import progress
 from scaffold.errors import TemplateSetError, UsageError
 
 SourceKind = Literal["bundled", "path", "git"]
@@ -319,14 +320,16 @@ def _fetch_git(source: Source) -> Fetched:
             tmp = root / f"mirror.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                _git("clone", "--mirror", "--quiet", "--", url, str(tmp))
+                with progress.task(f"cloning template set {url}"):
+                    _git("clone", "--mirror", "--quiet", "--", url, str(tmp))
             except _GitFailed as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise TemplateSetError(f"can't clone template set {url}: {exc}") from None
             tmp.rename(mirror)
         elif not _is_stable(mirror, ref):
             try:
-                _git("fetch", "--quiet", "--prune", "--force", "--tags", "origin", cwd=mirror)
+                with progress.task(f"fetching template set {url}"):
+                    _git("fetch", "--quiet", "--prune", "--force", "--tags", "origin", cwd=mirror)
             except _GitFailed as exc:
                 if _resolve(mirror, ref) is None:
                     raise TemplateSetError(f"can't fetch template set {url}: {exc}") from None
@@ -337,7 +340,8 @@ def _fetch_git(source: Source) -> Fetched:
             raise TemplateSetError(f"template set {url}: {what}")
         checkout = root / "checkouts" / commit
         if not (checkout / "set.yml").is_file():
-            _checkout(mirror, commit, checkout, where)
+            with progress.task(f"checking out template set {where}"):
+                _checkout(mirror, commit, checkout, where)
     return Fetched(checkout, commit)
 
 
