@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_ports
+from labutil import wait_until
 
 from scaffold.edits import add_service
 from scaffold.update import update_project
@@ -311,7 +312,7 @@ def test_no_password_in_any_command_line_or_environment(stack):
         seen[f"{service} env"] = "\n".join(info["Config"]["Env"] or [])
         seen[f"{service} cmd"] = " ".join(info["Config"]["Cmd"] or [])
         seen[f"{service} top"] = stack.lab.docker(
-            "top", stack.container(service), "-eo", "args"
+            "top", stack.container(service), "-eo", "pid,args"
         ).stdout
     for db in DATABASES:
         # every process's full argv, from inside (docker top cuts long lines)
@@ -325,6 +326,21 @@ def test_no_password_in_any_command_line_or_environment(stack):
 
 
 # ------------------------------------------------------------------------------------ add
+
+
+def settles_ready(project, backend: str, timeout: float = 60) -> bool:
+    """/readyz after the databases were recreated or restarted: a backend that was already
+    running may briefly fail to resolve or reach them (a recreated container's new address),
+    so it gets a short while; returns True, or fails with the last answer and the logs."""
+    seen: list[tuple[int, object]] = []
+
+    def ready() -> bool:
+        seen.append(project.get_json(backend, "/readyz"))
+        return seen[-1] == (200, READY)
+
+    if wait_until(ready, timeout, interval=2):
+        return True
+    raise AssertionError(f"{backend}: {seen[-1]}\n{project.diagnostics()}")
 
 
 def test_add_a_backend_to_a_running_project_with_data(stack):
@@ -344,7 +360,7 @@ def test_add_a_backend_to_a_running_project_with_data(stack):
     assert set(after_add) - set(before) == {"postgres_late-api_password", "mysql_late-api_password"}
     stack.up(build=True)
 
-    assert stack.get_json("late-api", "/readyz") == (200, READY)
+    assert settles_ready(stack, "late-api")
     for db in DATABASES:
         ok(sql(stack, db, "late-api", "CREATE TABLE dge2e_late (v INT)"))
         assert ok(sql(stack, db, "api", "SELECT v FROM dge2e_kept")) == marker
@@ -357,7 +373,7 @@ def test_add_a_backend_to_a_running_project_with_data(stack):
             "does not have CONNECT privilege",
         )
     for backend in BACKENDS:
-        assert stack.get_json(backend, "/readyz") == (200, READY)
+        assert settles_ready(stack, backend)
     assert stack.secret_values() == after_add
 
 
@@ -368,4 +384,116 @@ def test_setup_is_idempotent_over_a_restart(stack):
     logs = stack.compose("logs", "--no-color", *DATABASES, timeout=60).stdout
     assert "dockergen: creating the client logins failed" not in logs
     for backend in BACKENDS:
-        assert stack.get_json(backend, "/readyz") == (200, READY)
+        assert settles_ready(stack, backend)
+
+
+# ------------------------------------------------------------------------------------ old volumes
+
+OLD_ENV = {
+    # what the databases were started with before the logins were per backend
+    "postgres": ["POSTGRES_USER=app", "POSTGRES_DB=app", "POSTGRES_PASSWORD={old}"],
+    "mysql": [
+        "MYSQL_ROOT_PASSWORD={old}",
+        "MYSQL_DATABASE=app",
+        "MYSQL_USER=app",
+        "MYSQL_PASSWORD=old-app-password",
+    ],
+}
+OLD_SECRET = {"postgres": "postgres_password", "mysql": "mysql_root_password"}
+LEGACY = {
+    "postgres": (
+        'psql -U app -d app -v ON_ERROR_STOP=1 -qAt -c "{sql}"',
+        "until pg_isready -q -h 127.0.0.1; do sleep 0.5; done",
+    ),
+    "mysql": (
+        'MYSQL_PWD=old-app-password mysql -h 127.0.0.1 -u app -N -B app -e "{sql}"',
+        "until mysqladmin ping -h 127.0.0.1 --silent >/dev/null 2>&1; do sleep 0.5; done; sleep 1",
+    ),
+}
+
+
+def readme_commands(project, db: str) -> str:
+    """The shell block of the generated README's part for `db` that keeps an old volume."""
+    text = (project.path / "README.md").read_text(encoding="utf-8")
+    part = text[text.index(f"### `{db}`") :]
+    return part[part.index("```sh\n") + len("```sh\n") : part.index("\n```", part.index("```sh"))]
+
+
+def make_old_volume(project, db: str, old: str, marker: str) -> None:
+    """The volume as a project generated before per-backend logins left it: initialised by the
+    official entrypoint with the old variables, holding a table of the old app user's."""
+    from scaffold.templatesets.loader import load_template_set
+
+    kind = load_template_set("default").kinds[db]
+    volume = f"{project.name}_{db}-data"
+    lab = project.lab
+    lab.docker(
+        "volume",
+        "create",
+        "--label",
+        f"com.docker.compose.project={project.name}",
+        "--label",
+        f"com.docker.compose.volume={db}-data",
+        volume,
+    )
+    env = [a for e in OLD_ENV[db] for a in ("--env", e.format(old=old))]
+    name = f"{project.name}-old-{db}"
+    lab.docker(
+        "run", "--detach", "--name", name, "--user", "999:999",
+        "--volume", f"{volume}:{kind.data_dir}", *env, kind.image,
+    )  # fmt: skip
+    try:
+        client, wait = LEGACY[db]
+        sql_text = f"CREATE TABLE legacy (v VARCHAR(40)); INSERT INTO legacy VALUES ('{marker}')"
+        lab.docker("exec", name, "sh", "-c", f"{wait}; {client.format(sql=sql_text)}", timeout=180)
+    finally:
+        lab.docker("stop", "--time", "20", name, check=False, timeout=120)
+        lab.docker("rm", "--force", name, check=False, timeout=60)
+
+
+def test_an_old_volume_is_kept_with_the_readme_commands(make_project):
+    """A volume initialised before the logins were per backend (postgres: superuser `app`, no
+    `postgres` role; mysql: root with the old root password): the setup fails and says so; the
+    generated README's commands, run as written, make it healthy with the data kept and the
+    backend's login created."""
+    project = make_project(
+        "oldvol", [("fastapi", "api"), ("postgres", "postgres"), ("mysql", "mysql")]
+    )
+    marker = f"dge2e-{uuid.uuid4().hex[:12]}"
+    try:
+        for db in DATABASES:
+            old = "old-" + uuid.uuid4().hex
+            (project.path / "secrets" / OLD_SECRET[db]).write_text(old + "\n")
+            make_old_volume(project, db, old, marker)
+        project.compose("up", "--detach", *DATABASES, timeout=300)
+        for db in DATABASES:
+
+            def failed(db: str = db) -> bool:
+                logs = project.compose("logs", "--no-color", db, timeout=60).stdout
+                return "dockergen: creating the client logins failed" in logs
+
+            assert wait_until(failed, 120), project.diagnostics()
+        for db in DATABASES:
+            proc = subprocess.run(
+                ["bash", "-ec", readme_commands(project, db)],
+                cwd=project.path,
+                env=project.lab.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                stdin=subprocess.DEVNULL,
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        project.up(*DATABASES)
+        for db in DATABASES:
+            ok(sql(project, db, "api", "CREATE TABLE mine (v INT)"))
+        legacy_pg = project.exec("postgres", "psql -U postgres -d app -Atc 'SELECT v FROM legacy'")
+        assert legacy_pg.stdout.strip() == marker
+        legacy_my = project.exec(
+            "mysql",
+            'MYSQL_PWD="$(cat /run/secrets/mysql_admin_password)" '
+            "mysql -u root -N -B app -e 'SELECT v FROM legacy'",
+        )
+        assert legacy_my.stdout.strip() == marker
+    finally:
+        project.down(volumes=True)
