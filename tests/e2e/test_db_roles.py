@@ -279,6 +279,86 @@ def test_go_logs_in_with_mysql_84_caching_sha2(stack, tmp_path):
         assert f"--- PASS: TestCachingSha2{name}" in out, out[-4000:]
 
 
+FAKE_PASSWORD = "s3cret-Pa55"  # tests/e2e/go/mysql_auth_test.go's
+ATTEMPTS = [("first", FAKE_PASSWORD), ("again", FAKE_PASSWORD), ("wrong", "wrong-password")]
+PY_CHECK = (
+    "import pathlib, sys; pathlib.Path('/tmp/fake-pw').write_text(sys.argv[1] + '\\n'); "
+    "from app.readiness import configured, check; [check(db) for db in configured()]; print('ok')"
+)
+NODE_CHECK = (
+    "require('fs').writeFileSync('/tmp/fake-pw', process.argv[1] + '\\n'); "
+    "const r = require('./readiness'); r.checkAll(r.configuredDatabases()).then((x) => "
+    "{ console.log(JSON.stringify(x)); process.exit(x.fake === 'ok' ? 0 : 1); })"
+)
+
+
+def test_python_and_node_log_in_with_mysql_84_caching_sha2(stack, tmp_path):
+    """fastapi's (PyMySQL, with `cryptography` for the RSA step) and express's (mysql2) mysql
+    readiness checks, as built into the images, against caching_sha2_password: a first login
+    takes the full authentication (RSA public key), the next the fast one, a wrong password
+    fails. The server is the go test's, on a network of its own joined by the two backends."""
+    src = tmp_path / "fake"
+    shutil.copytree(stack.path / "go-api", src)
+    shutil.copy(HERE / "go" / "mysql_auth_test.go", src)
+    lab, network, fake = stack.lab, f"{stack.name}-fake", f"{stack.name}-fakemysql"
+    backends = {"api": ["python", "-c", PY_CHECK], "node-api": ["node", "-e", NODE_CHECK]}
+    lab.docker("network", "create", "--internal", network)
+    try:
+        lab.docker(
+            "run", "--detach", "--name", fake, "--network", network, "--network-alias", "fake",
+            "--volume", f"{src}:/src", "--workdir", "/src",
+            "--env", "FAKE_MYSQL_LISTEN=:3306", "--env", "FAKE_MYSQL_CONNECTIONS=6",
+            "golang:1.25-trixie", "go", "test", "-count=1", "-v", "-run", "TestServeFakeMySQL",
+            "-timeout", "300s", ".",
+        )  # fmt: skip
+        listening = lambda: "listening" in lab.docker("logs", fake, check=False).stdout  # noqa: E731
+        assert wait_until(listening, 240), lab.docker("logs", fake, check=False).stderr
+        results = {}
+        for backend in backends:
+            lab.docker("network", "connect", network, stack.container(backend))
+        for attempt, password in ATTEMPTS:
+            for backend, command in backends.items():
+                env = {
+                    "DATABASES": "fake",
+                    "FAKE_KIND": "mysql",
+                    "FAKE_HOST": "fake",
+                    "FAKE_PORT": "3306",
+                    "FAKE_USER": login(backend),
+                    "FAKE_DATABASE": "api",
+                    "FAKE_PASSWORD_FILE": "/tmp/fake-pw",
+                }
+                flags = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
+                proc = lab.docker(
+                    "exec", *flags, stack.container(backend), *command, password, check=False
+                )
+                results[backend, attempt] = proc.returncode
+        lab.docker("wait", fake, timeout=120)
+        log = lab.docker("logs", fake).stdout
+    finally:
+        for backend in backends:
+            lab.docker(
+                "network", "disconnect", "--force", network, stack.container(backend), check=False
+            )
+        lab.docker("rm", "--force", fake, check=False)
+        lab.docker("network", "rm", network, check=False)
+    assert results == {
+        (b, attempt): 0 if attempt != "wrong" else 1
+        for b in backends
+        for attempt in ("first", "again", "wrong")
+    }, log
+    exchanges = [
+        line.split(": ", 1)[1] for line in log.splitlines() if line.startswith("connection ")
+    ]
+    assert len(exchanges) == 6, log
+    for user, (first, again, wrong) in {
+        "api": exchanges[0::2],
+        "node_api": exchanges[1::2],
+    }.items():
+        assert first.startswith(f"login {user} api caching_sha2_password|key asked|full"), log
+        assert again.startswith(f"login {user} api caching_sha2_password|fast"), log
+        assert "wrong password" in wrong, log
+
+
 # ------------------------------------------------------------------------------------ secrets
 
 

@@ -7,6 +7,10 @@ package main
 // has the password's hash cached) and full authentication (it hasn't, the first login after a
 // start), where the client asks for the server's RSA public key and sends the password
 // encrypted with RSA-OAEP (SHA-1), XORed with the scramble.
+//
+// With FAKE_MYSQL_LISTEN set, TestServeFakeMySQL serves that exchange on TCP for the python
+// and node clients: the first login of a user takes the full authentication, the next ones the
+// fast one, as a real server's cache does.
 
 import (
 	"bytes"
@@ -17,14 +21,18 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 type fakeMySQL struct {
 	password string
-	cached   bool // fast authentication succeeds when the client's scramble is right
+	cached   bool            // fast authentication succeeds when the client's scramble is right
+	cache    map[string]bool // users with a cached hash (a TCP server's), instead of `cached`
 	key      *rsa.PrivateKey
 	scramble []byte
 	got      []string // what the client did, for the assertions
@@ -41,7 +49,7 @@ func (f *fakeMySQL) serve(conn net.Conn) error {
 	g = append(append(g, "8.4.0"...), 0)
 	g = append(g, 1, 0, 0, 0)
 	g = append(g, f.scramble[:8]...)
-	g = append(g, 0, 0xff, 0xff, 45, 2, 0, 0xff, 0xdf, 21)
+	g = append(g, 0, 0xff, 0xf7, 45, 2, 0, 0xff, 0x00, 21) // no CLIENT_SSL, no DEPRECATE_EOF
 	g = append(g, make([]byte, 10)...)
 	g = append(append(g, f.scramble[8:]...), 0)
 	g = append(append(g, "caching_sha2_password"...), 0)
@@ -58,6 +66,9 @@ func (f *fakeMySQL) serve(conn net.Conn) error {
 	db, rest, _ := bytes.Cut(rest[1+int(rest[0]):], []byte{0})
 	plugin, _, _ := bytes.Cut(rest, []byte{0})
 	f.got = append(f.got, "login "+string(user)+" "+string(db)+" "+string(plugin))
+	if f.cache != nil {
+		f.cached = f.cache[string(user)]
+	}
 
 	p1 := sha256.Sum256([]byte(f.password))
 	p2 := sha256.Sum256(p1[:])
@@ -69,10 +80,7 @@ func (f *fakeMySQL) serve(conn net.Conn) error {
 		f.got = append(f.got, "fast")
 		f.send(conn, seq+1, []byte{0x01, 0x03})
 		f.send(conn, seq+2, []byte{0x00, 0, 0, 2, 0, 0, 0})
-		_, quit, err := mysqlReceive(conn)
-		if err == nil && bytes.Equal(quit, []byte{0x01}) {
-			f.got = append(f.got, "quit")
-		}
+		f.commands(conn)
 		return nil
 	}
 	f.send(conn, seq+1, []byte{0x01, 0x04}) // perform full authentication
@@ -103,12 +111,28 @@ func (f *fakeMySQL) serve(conn net.Conn) error {
 		return nil
 	}
 	f.got = append(f.got, "full")
-	f.send(conn, seq+1, []byte{0x00, 0, 0, 2, 0, 0, 0})
-	_, quit, err := mysqlReceive(conn)
-	if err == nil && bytes.Equal(quit, []byte{0x01}) {
-		f.got = append(f.got, "quit")
+	if f.cache != nil {
+		f.cache[string(user)] = true
 	}
+	f.send(conn, seq+1, []byte{0x00, 0, 0, 2, 0, 0, 0})
+	f.commands(conn)
 	return nil
+}
+
+// commands answers OK to every command (a ping, a client's SET at connect) until COM_QUIT.
+func (f *fakeMySQL) commands(conn net.Conn) {
+	for {
+		_, cmd, err := mysqlReceive(conn)
+		if err != nil {
+			return
+		}
+		if bytes.Equal(cmd, []byte{0x01}) {
+			f.got = append(f.got, "quit")
+			return
+		}
+		f.got = append(f.got, fmt.Sprintf("command 0x%02x", cmd[0]))
+		f.send(conn, 1, []byte{0x00, 0, 0, 2, 0, 0, 0})
+	}
 }
 
 func runFake(t *testing.T, f *fakeMySQL, password string) error {
@@ -158,5 +182,33 @@ func TestCachingSha2WrongPasswordFails(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "1045") {
 			t.Fatalf("cached=%v: login with a wrong password: %v (%v)", cached, err, f.got)
 		}
+	}
+}
+
+func TestServeFakeMySQL(t *testing.T) {
+	addr := os.Getenv("FAKE_MYSQL_LISTEN")
+	if addr == "" {
+		t.Skip("FAKE_MYSQL_LISTEN not set")
+	}
+	count, _ := strconv.Atoi(os.Getenv("FAKE_MYSQL_CONNECTIONS"))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fmt.Println("listening")
+	cache := map[string]bool{}
+	for i := 0; i < count; i++ {
+		conn, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fakeMySQL{password: "s3cret-Pa55", cache: cache, key: key, scramble: []byte("ABCDEFGHIJKLMNOPQRST")}
+		err = f.serve(conn)
+		fmt.Printf("connection %d: %s (%v)\n", i, strings.Join(f.got, "|"), err)
 	}
 }
