@@ -1,6 +1,6 @@
 """A Dockerfile parser for the policy checks: stages, their base images, labels and the
 external images each stage pulls (`FROM`, `COPY --from`, `RUN --mount=from=`), with build
-arguments substituted as Docker does.
+arguments substituted as Docker does, and the `# syntax=` frontend image BuildKit pulls first.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+# A parser directive: `# key=value`, only in the run of such lines that opens the file.
+_DIRECTIVE = re.compile(r"^#[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(\S*)[ \t]*$")
 _VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)(?::?([-+])([^}]*))?\}|([A-Za-z_]\w*))")
 
 
@@ -174,3 +176,15 @@ def dockerfile_stages(text: str) -> list[Stage]:
                     continue
                 stage.images.append((ins.line, ref, f"{ins.keyword} --from"))
     return stages
+
+
+def syntax_image(text: str) -> tuple[int, str] | None:
+    """(line, image) of the `# syntax=` directive, read as BuildKit does: directives count only
+    at the top of the file, before any other comment, blank line or instruction."""
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _DIRECTIVE.match(line)
+        if match is None:
+            return None
+        if match.group(1).lower() == "syntax" and match.group(2):
+            return number, match.group(2)
+    return None

@@ -1,8 +1,8 @@
 """A template set's policy, checked on the rendered files.
 
 Images are rewritten before rendering (digest pins, the mirror: scaffold.images). After
-rendering, `check_output` reads what was actually written (every Dockerfile's `FROM`,
-`COPY --from` and `RUN --mount=from=` images, every compose `image:`) and reports each
+rendering, `check_output` reads what was actually written (every Dockerfile's `# syntax=`,
+`FROM`, `COPY --from` and `RUN --mount=from=` images, every compose `image:`) and reports each
 violation as one line: an image outside `allowed_registries`, one bypassing the mirror, one
 without a digest under `require_digests`, a digest that contradicts the set's digests map, and a
 Dockerfile whose final stage lacks a required label. So a child set that overrides a Dockerfile
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from scaffold.dockerfile import Stage, dockerfile_stages
+from scaffold.dockerfile import Stage, dockerfile_stages, syntax_image
 from scaffold.images import _HUB_ALIASES, DOCKER_HUB, Image, parse_image, unmirrored
 from scaffold.state import STATE_DIR
 
@@ -75,8 +75,12 @@ def references(root: Path) -> tuple[list[Reference], dict[str, list[Stage]]]:
     stages: dict[str, list[Stage]] = {}
     for path in _dockerfiles(root):
         rel = path.relative_to(root).as_posix()
-        parsed = dockerfile_stages(path.read_text(encoding="utf-8", errors="replace"))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        parsed = dockerfile_stages(text)
         stages[rel] = parsed
+        syntax = syntax_image(text)
+        if syntax:  # the frontend image is pulled like any base: the same rules apply
+            refs.append(Reference(rel, syntax[0], syntax[1], "# syntax"))
         for stage in parsed:
             refs += [Reference(rel, line, ref, where) for line, ref, where in stage.images]
     for name in COMPOSE_FILES:

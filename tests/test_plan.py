@@ -118,6 +118,28 @@ def test_a_backend_gets_only_the_databases_it_uses() -> None:
     assert node.environment["DATABASES"] == "db,cache"
 
 
+def test_a_login_is_the_service_name_as_an_identifier() -> None:
+    plan = plan_of([{"name": "node-api", "kind": "express"}, {"name": "db", "kind": "postgres"}])
+    env = plan.service("node-api").environment
+    assert (env["DB_USER"], env["DB_DATABASE"]) == ("node_api", "node_api")
+    assert env["DB_PASSWORD_FILE"] == "/run/secrets/db_node-api_password"
+    assert "\\set login node_api" in plan.service("db").command[-1]
+
+
+def test_a_secret_is_shared_or_per_client_not_both(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "kinds" / "kv").mkdir(parents=True)
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    (root / "kinds" / "kv" / "kind.yml").write_text(
+        "category: database\ndescription: kv\ndefault_name: kv\nport: 1\n"
+        "images: {runtime: 'kv:1'}\nimage: 'kv:1'\n"
+        "secrets: [{name: password, client: true, per_client: true}]\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    assert "a secret is shared by every client (client) or one per client" in info.value.line()
+
+
 def test_a_backend_that_uses_nothing_stays_off_the_data_network() -> None:
     plan = plan_of(
         [{"name": "api", "kind": "fastapi", "uses": []}, {"name": "db", "kind": "postgres"}]

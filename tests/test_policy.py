@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 
 from scaffold import images
 from scaffold.cli import app
-from scaffold.dockerfile import dockerfile_stages
+from scaffold.dockerfile import dockerfile_stages, syntax_image
 from scaffold.images import canonical, mirrored, parse_image, unmirrored
 from scaffold.policy import check_output
 from scaffold.templatesets.loader import load_template_set
@@ -25,6 +25,7 @@ from scaffold.templatesets.loader import load_template_set
 runner = CliRunner()
 MIRROR = "registry.example.test/mirror/"
 PY = "python:3.13-slim-trixie"
+SYNTAX = "docker/dockerfile:1"  # default's `# syntax=` frontend
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
 D3 = "sha256:" + "3" * 64
@@ -212,8 +213,9 @@ def test_disallowed_registry_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_every_violation_gets_its_own_line(tmp_path: Path) -> None:
     root = policy_set(tmp_path / "set", {"allowed_registries": ["ghcr.io"]})
-    lines = violations(new(tmp_path, root, "-b", "tiny", "-d", "postgres"), count=3)
-    assert sum("tiny/Dockerfile:" in line for line in lines) == 2  # build and runtime FROM
+    lines = violations(new(tmp_path, root, "-b", "tiny", "-d", "postgres"), count=4)
+    # the syntax frontend, the build and the runtime FROM
+    assert sum("tiny/Dockerfile:" in line for line in lines) == 3
     assert sum("docker-compose.yml:" in line for line in lines) == 1
 
 
@@ -226,7 +228,8 @@ def test_docker_hub_counts_as_docker_io_and_scratch_is_exempt(tmp_path: Path) ->
 
 
 def test_registry_path_prefixes(tmp_path: Path) -> None:
-    root = policy_set(tmp_path / "set", {"allowed_registries": ["docker.io/library"]})
+    allowed = ["docker.io/library", "docker.io/docker/dockerfile"]  # bases, the syntax frontend
+    root = policy_set(tmp_path / "set", {"allowed_registries": allowed})
     ok(new(tmp_path, root, "-b", "tiny", "-d", "postgres"))
     other = policy_set(tmp_path / "other", {"allowed_registries": ["docker.io/acme"]})
     violations(new(tmp_path, other, "-d", "postgres", name="shop2"))
@@ -351,7 +354,8 @@ def test_digests_are_rendered_as_tag_at_digest(tmp_path: Path) -> None:
 
 def test_digests_file_adds_and_overrides(tmp_path: Path) -> None:
     root = policy_set(
-        tmp_path / "set", {"digests": {PY: D1}, "mirror": MIRROR, "require_digests": True}
+        tmp_path / "set",
+        {"digests": {PY: D1, SYNTAX: D1}, "mirror": MIRROR, "require_digests": True},
     )
     digests = tmp_path / "digests.yml"
     digests.write_text(
@@ -364,7 +368,7 @@ def test_digests_file_adds_and_overrides(tmp_path: Path) -> None:
 
 
 def test_missing_digest_with_require_digests(tmp_path: Path) -> None:
-    root = policy_set(tmp_path / "set", {"require_digests": True, "digests": {PY: D1}})
+    root = policy_set(tmp_path / "set", {"require_digests": True, "digests": {PY: D1, SYNTAX: D1}})
     [line] = violations(new(tmp_path, root, "-b", "tiny", "-d", "postgres"))
     assert "docker-compose.yml:" in line
     assert "policy.require_digests: service postgres postgres:17-trixie is not pinned" in line
@@ -436,3 +440,40 @@ def test_no_policy_no_findings(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM ghcr.io/a/b\n")
     assert check_output(tmp_path, tset) == []
     assert images.ImageResolver(tset.policy, {})(PY) == PY
+
+
+# ------------------------------------------------------------------------- the syntax line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# syntax=docker/dockerfile:1\nFROM a\n", (1, "docker/dockerfile:1")),
+        ("#escape=`\n#  SYNTAX = ghcr.io/x/y:1\nFROM a\n", (2, "ghcr.io/x/y:1")),
+        ("# a comment\n# syntax=docker/dockerfile:1\nFROM a\n", None),  # not a directive now
+        ("\n# syntax=docker/dockerfile:1\nFROM a\n", None),  # after a blank line
+        ("FROM a\n# syntax=docker/dockerfile:1\n", None),
+    ],
+)
+def test_syntax_directive_is_read_as_buildkit_does(
+    text: str, expected: tuple[int, str] | None
+) -> None:
+    assert syntax_image(text) == expected
+
+
+def test_the_syntax_line_goes_through_the_mirror_and_is_checked(tmp_path: Path) -> None:
+    policy_ = {"mirror": MIRROR, "allowed_registries": ["registry.example.test"]}
+    root = policy_set(tmp_path / "set", policy_)
+    ok(new(tmp_path, root, "-b", "tiny"))
+    first = (tmp_path / "shop" / "tiny" / "Dockerfile").read_text().splitlines()[0]
+    assert first == f"# syntax={MIRROR}docker/dockerfile:1"
+    # a Dockerfile that writes its own syntax line can't bypass the registries or the mirror
+    sneaky = "# syntax=docker/dockerfile:1.7\n" + TINY_DOCKERFILE.replace(
+        '{% include "partials/header.jinja" %}\n', ""
+    )
+    root = policy_set(tmp_path / "sneaky", policy_, sneaky)
+    lines = violations(new(tmp_path, root, "-b", "tiny", name="other"), count=2)
+    assert (
+        "tiny/Dockerfile:1: policy.allowed_registries: # syntax docker/dockerfile:1.7" in (lines[0])
+    )
+    assert "policy.mirror: # syntax docker/dockerfile:1.7 is not pulled through" in lines[1]
