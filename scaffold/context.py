@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scaffold.errors import TemplateSetError
-from scaffold.plan import Connection, Project, Secret, Service
+from scaffold.plan import Connection, Project, Secret, Service, login
 
 # The context's own names: a category's `group` (its list of services) can't take one of them.
 RESERVED = frozenset(
@@ -148,7 +148,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "develop": dict(svc.develop) if svc.develop else None,
         "depends_on": [{"name": d.service, "condition": d.condition} for d in svc.depends_on],
         "init": svc.init,
-        "logins": svc.logins,
+        "clients": [{"name": c, "login": login(c)} for c in svc.clients],
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
         "networks": list(svc.networks),

@@ -276,7 +276,7 @@ def test_redis_acl_confines_each_client(compose):
 
 def test_readme_tells_each_client_its_login_and_how_to_recover_an_old_volume(project):
     readme = (project / "README.md").read_text()
-    assert "### Logins of `mongodb`" in readme and "### Logins of `redis`" in readme
+    assert "### `mongodb` (MongoDB)" in readme and "### `redis` (Redis)" in readme
     assert "- `node-api`: user and database `node_api`" in readme
     assert "- `node-api`: user `node_api`, prefix `node_api:`" in readme
     assert "A volume initialised before per-service users" in readme

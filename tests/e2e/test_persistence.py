@@ -25,15 +25,18 @@ TABLE = "dge2e_marker"
 
 
 def client(db: str, sql_or_args: str) -> str:
-    """A command for `compose exec DB sh -c`: the engine's own client, password from the secret."""
+    """A command for `compose exec DB sh -c`: the engine's own client, password from the secret
+    (postgres and mysql: the `api` backend's login, whose password file the database mounts)."""
     if db == "postgres":
         return (
-            'PGPASSWORD="$(cat /run/secrets/postgres_password)" psql -h 127.0.0.1 -U app -d app '
+            'PGPASSWORD="$(cat /run/secrets/postgres_api_password)" '
+            "psql -h 127.0.0.1 -U api -d api "
             f'-v ON_ERROR_STOP=1 -X -A -t -c "{sql_or_args}"'
         )
     if db == "mysql":
         return (
-            'MYSQL_PWD="$(cat /run/secrets/mysql_password)" mysql -h 127.0.0.1 -u app -N -B app '
+            'MYSQL_PWD="$(cat /run/secrets/mysql_api_password)" '
+            "mysql -h 127.0.0.1 -u api -N -B api "
             f'-e "{sql_or_args}"'
         )
     if db == "redis":

@@ -27,7 +27,11 @@ pytestmark = pytest.mark.e2e
 # `dockergen new --defaults` (on free ports)
 DEFAULT = [("react", "frontend"), ("fastapi", "api"), ("postgres", "postgres")]
 TABLE = "dge2e_verify_marker"
-PSQL = 'PGPASSWORD="$(cat /run/secrets/postgres_password)" psql -h 127.0.0.1 -U app -d app -X -A -t'
+# the `api` backend's login (the database mounts every client's password file)
+PSQL = (
+    'PGPASSWORD="$(cat /run/secrets/postgres_api_password)" '
+    "psql -h 127.0.0.1 -U api -d api -X -A -t"
+)
 
 
 def verify_command(project, *args: str) -> list[str]:

@@ -6,9 +6,10 @@ package main
 // upper case ('-' becomes '_'): <P>_KIND, <P>_HOST, <P>_PORT, <P>_USER, <P>_DATABASE and
 // <P>_PASSWORD_FILE (a mounted secret file; the password itself is never in the environment).
 //
-// Without drivers, each check goes as far as the wire protocol allows cheaply: each handshake
-// below says how far. A database without one must accept a TCP connection. Replace these with
-// real driver logins once you add a driver module (go get, then go.sum next to go.mod).
+// Without drivers, each check speaks the database's wire protocol with the standard library:
+// each handshake below says how far it goes (most log in, so a wrong password fails the check).
+// A database without one must accept a TCP connection. Replace these with real driver logins
+// once you add a driver module (go get, then go.sum next to go.mod).
 
 import (
 	"bufio"
