@@ -143,7 +143,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "env_prefix": svc.env_prefix,
         "labels": dict(svc.labels),
         "develop": dict(svc.develop) if svc.develop else None,
-        "depends_on": list(svc.depends_on),
+        "depends_on": dict(svc.depends_on),  # name -> condition; iterating gives the names
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
         "networks": list(svc.networks),
