@@ -199,9 +199,11 @@ def generate(
         services.append(entry)
     data = {"project": name, "options": {"syntax_line": False}, "services": services}
     target = parent / name
+    # cwd=src: `python -c` puts the working directory first on sys.path, before PYTHONPATH
     run(
         [sys.executable, "-c", GENERATE, str(target), json.dumps(data)],
         {**env, "PYTHONPATH": str(src)},
+        cwd=src,
     )
     return Stack(what, target, name, src, env)
 
