@@ -20,6 +20,7 @@ generate it (extracted with `git archive` into a temporary folder; `dockergen ve
 code too), side by side.
 
     python benchmarks/bench_stack.py [--runs 3] [--cold-runs 1] [--window 60] [--baseline main]
+                                     [--layouts default,7-service]
 
 Targets (issue 16): default warm up <= 8 s, 7-service warm up <= 12 s, verify warm <= 15 s,
 every service <= 1% of a core at rest. Prints markdown tables; exits 1 if a target is missed,
@@ -311,6 +312,9 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60, help="seconds of CPU at rest")
     parser.add_argument("--probe-runs", type=int, default=10, help="execs of each probe")
     parser.add_argument("--baseline", metavar="REF", help="also measure what git REF generates")
+    parser.add_argument(
+        "--layouts", default="default,7-service", help="which layouts, comma-separated"
+    )
     parser.add_argument("--smoke", action="store_true", help="one quick pass, no verdict (CI)")
     args = parser.parse_args()
     if args.smoke:
@@ -322,8 +326,11 @@ def main() -> int:
     api = EngineAPI(env)
     tset = load_template_set("default")
     layouts = {"default": E2E_DEFAULT, "7-service": e2e_full_layout(tset)}
-    if args.smoke:
-        layouts = {"default": E2E_DEFAULT}
+    wanted = ["default"] if args.smoke else args.layouts.split(",")
+    unknown = sorted(set(wanted) - set(layouts))
+    if unknown:
+        raise SystemExit(f"unknown layout {unknown[0]!r}; the layouts are: {', '.join(layouts)}")
+    layouts = {what: layouts[what] for what in wanted}
     results: dict[tuple[str, str], Figures] = {}
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
         sources = {"now": ROOT}
