@@ -146,7 +146,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "env_prefix": svc.env_prefix,
         "labels": dict(svc.labels),
         "develop": dict(svc.develop) if svc.develop else None,
-        "depends_on": [{"name": d.service, "condition": d.condition} for d in svc.depends_on],
+        "depends_on": dict(svc.depends_on),  # name -> condition; iterating gives the names
         "init": svc.init,
         "clients": [{"name": c, "login": login(c)} for c in svc.clients],
         "connections": [_connection(c) for c in svc.connections],

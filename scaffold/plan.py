@@ -27,11 +27,10 @@ from scaffold.images import ImageResolver
 from scaffold.layout import Layout, host_port, published_by_default
 from scaffold.layout import Service as LayoutService
 from scaffold.templatesets.loader import TemplateSet
-from scaffold.templatesets.manifest import Kind
+from scaffold.templatesets.manifest import CategorySpec, Kind, Relation
 
 EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
 DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
-HEALTHY = "service_healthy"
 
 
 def data_network(service: str) -> str:
@@ -99,14 +98,6 @@ class Connection:
 
 
 @dataclass(frozen=True)
-class Dependency:
-    """A compose `depends_on` entry: start after `service` reaches `condition`."""
-
-    service: str
-    condition: str
-
-
-@dataclass(frozen=True)
 class Image:
     """An image reference as rendered (mirror and digest applied), per role."""
 
@@ -151,7 +142,7 @@ class Service:
     develop: Mapping[str, Any] | None
     connections: tuple[Connection, ...]
     upstreams: tuple[str, ...]  # services it proxies to
-    depends_on: tuple[Dependency, ...]
+    depends_on: Mapping[str, str]  # service it waits for -> compose condition
     networks: tuple[str, ...]
     init: bool = False  # an init process as PID 1 (kind.yml `init`)
     clients: tuple[str, ...] = ()  # the services that connect to it (their logins, if per-client)
@@ -297,6 +288,20 @@ def _edges(layout: Layout, tset: TemplateSet) -> dict[str, tuple[list[str], list
     return out
 
 
+def _depends_on(spec: CategorySpec, connects: list[str], proxies: list[str]) -> dict[str, str]:
+    """Each service waited for -> its condition, from the category's `depends_on` per relation
+    (set.yml). Proxied services first, as before; a service both proxied and connected to gets
+    the stricter condition."""
+    out: dict[str, str] = {}
+    edges: tuple[tuple[Relation, list[str]], ...] = (("proxies", proxies), ("connects", connects))
+    for relation, names in edges:
+        condition = spec.condition(relation)
+        for name in names:
+            if out.get(name) != "service_healthy":
+                out[name] = condition
+    return out
+
+
 def build_plan(layout: Layout, tset: TemplateSet) -> Project:
     """The plan of a normalised layout (every port filled in) rendered with `tset`."""
     if layout.project is None:  # pragma: no cover - normalise always names the project
@@ -353,9 +358,8 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         environment.update({k: _expand(v, variables) for k, v in kind.environment.items()})
         environment.update({s.env: s.path for s in secrets[svc.name] if s.env and not s.owner})
         mounts = secrets[svc.name] + tuple(s for c in connections for s in c.secrets)
-        depends = [Dependency(n, HEALTHY) for n in dict.fromkeys([*proxies, *connects])]
         health = kind.healthcheck.model_dump() if kind.healthcheck else None
-        if health:
+        if health and health["test"] is not None:
             health["test"] = [_expand(t, variables) for t in health["test"]]
         labels = {
             "org.opencontainers.image.title": f"{layout.project}-{svc.name}",
@@ -404,7 +408,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 develop=_develop(svc, kind, variables) if build else None,
                 connections=tuple(connections),
                 upstreams=tuple(proxies),
-                depends_on=tuple(depends),
+                depends_on=_depends_on(spec, connects, proxies),
                 networks=tuple(networks),
             )
         )

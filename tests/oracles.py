@@ -757,9 +757,17 @@ def security(project_dir: Path) -> list[str]:
                 f"{at}: depends_on {d} without condition: service_healthy" for d in depends
             ]
         else:
+            # A service that holds data (a database image, a volume) must be healthy before its
+            # dependants start (they may migrate it); any other may be waited for only until it
+            # has started (a proxy that resolves it per request), but always explicitly.
             for dep, spec in depends.items():
-                if (spec or {}).get("condition") != "service_healthy":
+                condition = (spec or {}).get("condition")
+                other = services.get(dep) or {}
+                stateful = _database_engine(other) is not None or bool(other.get("volumes"))
+                if stateful and condition != "service_healthy":
                     findings.append(f"{at}: depends_on {dep} is not condition: service_healthy")
+                elif condition not in ("service_healthy", "service_started"):
+                    findings.append(f"{at}: depends_on {dep} has no condition it can wait for")
         for key, value in _env_items(svc.get("environment")):
             if CREDENTIAL_NAME.search(key):
                 if not key.upper().endswith("_FILE"):

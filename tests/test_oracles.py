@@ -427,6 +427,10 @@ COMPOSE_MUTATIONS = {
         _set("services.api.depends_on", {"db": {"condition": "service_started"}}),
         "not condition: service_healthy",
     ),
+    "depends_on no condition": (
+        _set("services.api.depends_on", {"db": {"required": True}}),
+        "not condition: service_healthy",
+    ),
     "password in env": (
         _set("services.api.environment", {"DB_PASSWORD": "hunter2"}),
         "DB_PASSWORD carries a credential",
@@ -494,6 +498,22 @@ def test_security_finds_compose_violation(tmp_path: Path, mutation: str):
     apply(data)
     findings = oracles.security(write_compose(tmp_path / "p", data))
     assert any(expected in f for f in findings), findings
+
+
+def test_security_lets_a_stateless_dependency_be_waited_for_until_started(tmp_path: Path):
+    """A proxy in front of `api` may start beside it (service_started); api holds no data."""
+    data = copy.deepcopy(GOOD_COMPOSE)
+    web = copy.deepcopy(data["services"]["api"])
+    web.update(depends_on={"api": {"condition": "service_started"}}, ports=[], secrets=[])
+    web.update(environment={}, networks=["edge"])
+    data["services"]["web"] = web
+    assert oracles.security(write_compose(tmp_path / "ok", data)) == []
+    web["depends_on"] = {"api": {"condition": "service_completed_successfully"}}
+    findings = oracles.security(write_compose(tmp_path / "bad", data))
+    assert findings == [
+        f"{tmp_path / 'bad' / 'docker-compose.yml'}: service web: depends_on api has no "
+        "condition it can wait for"
+    ]
 
 
 def test_security_finds_secrets_not_gitignored(tmp_path: Path):

@@ -14,14 +14,7 @@ from scaffold import layout as layouts
 from scaffold.api import NewRequest, create_project, new_project
 from scaffold.cli import app
 from scaffold.errors import LayoutError, TemplateSetError
-from scaffold.plan import (
-    EDGE_NETWORK,
-    HEALTHY,
-    Dependency,
-    Network,
-    build_plan,
-    data_network,
-)
+from scaffold.plan import EDGE_NETWORK, Network, build_plan, data_network
 from scaffold.templatesets import overlay
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
@@ -64,10 +57,12 @@ def test_plan_of_the_default_layout() -> None:
         ]
     )
     web, api, db = plan.services
-    assert web.upstreams == ("api",) and web.connections == ()
-    assert web.depends_on == (Dependency("api", HEALTHY),)
+    assert (web.upstreams, web.connections) == (("api",), ())
+    # set.yml: a frontend starts beside the backends it proxies to (nginx resolves them per
+    # request); a backend waits until its databases are healthy
+    assert web.depends_on == {"api": "service_started"}
     assert [c.service for c in api.connections] == ["db"]
-    assert api.depends_on == (Dependency("db", HEALTHY),)
+    assert api.depends_on == {"db": "service_healthy"}
     assert api.environment["DATABASES"] == "db" and api.environment["PORT"] == "8000"
     # its own login, database and password: not the administrator's
     assert api.environment["DB_USER"] == "api" and api.environment["DB_DATABASE"] == "api"
@@ -99,7 +94,7 @@ def test_a_backend_gets_only_the_databases_it_uses() -> None:
     plan = plan_of(TWO_DBS)
     api, node = plan.service("api"), plan.service("node")
     assert [c.service for c in api.connections] == ["db"]
-    assert [d.service for d in api.depends_on] == ["db"]
+    assert api.depends_on == {"db": "service_healthy"}
     assert api.environment["DATABASES"] == "db"
     assert not any(key.startswith("CACHE_") for key in api.environment)
     assert [s.id for s in api.client_secrets] == ["db_api_password"]
@@ -145,7 +140,7 @@ def test_a_backend_that_uses_nothing_stays_off_the_data_network() -> None:
         [{"name": "api", "kind": "fastapi", "uses": []}, {"name": "db", "kind": "postgres"}]
     )
     api = plan.service("api")
-    assert api.connections == () and api.depends_on == () and api.networks == (EDGE_NETWORK,)
+    assert api.connections == () and api.depends_on == {} and api.networks == (EDGE_NETWORK,)
     assert api.environment["DATABASES"] == ""
 
 
@@ -419,3 +414,127 @@ def test_a_group_may_not_take_a_name_of_the_context(tmp_path: Path) -> None:
         "template set 'team': set.yml categories: the group 'secrets' is a name of the template "
         "context; give the category another `group`"
     )
+
+
+# ------------------------------------------------------- depends_on conditions and healthchecks
+
+
+def test_each_relation_has_its_depends_on_condition_from_set_data(
+    broker_set: Path, tmp_path: Path
+) -> None:
+    """set.yml's categories say per relation what an edge waits for: the default set starts a
+    frontend beside its backends and a backend once its databases are healthy; a team set
+    changes it for its own categories with no Python change."""
+    default = plan_of(TWO_DBS)
+    assert default.service("web").depends_on == {
+        "api": "service_started",
+        "node": "service_started",
+    }
+    assert default.service("node").depends_on == {
+        "db": "service_healthy",
+        "cache": "service_healthy",
+    }
+    new_project(tmp_path / "shop", layouts.parse({"services": TWO_DBS}))
+    services = compose_of(tmp_path / "shop")["services"]
+    assert services["web"]["depends_on"] == {
+        "api": {"condition": "service_started"},
+        "node": {"condition": "service_started"},
+    }
+    assert services["api"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+
+    (broker_set / "set.yml").write_text(
+        BROKER_SET.replace(
+            "    connects: [database, broker]\n",
+            "    connects: [database, broker]\n    depends_on: {connects: service_started}\n",
+        )
+    )
+    tset = load_template_set(str(broker_set))
+    assert tset.category("backend").condition("connects") == "service_started"
+    assert tset.category("frontend").condition("proxies") == "service_started"  # inherited
+    plan = plan_of([{"name": "api", "kind": "fastapi"}, {"name": "mq", "kind": "mq"}], tset)
+    assert plan.service("api").depends_on == {"mq": "service_started"}
+
+
+def test_a_service_both_proxied_and_connected_to_waits_for_health(tmp_path: Path) -> None:
+    root = tmp_path / "sets" / "team"
+    root.mkdir(parents=True)
+    (root / "set.yml").write_text(
+        "name: team\nversion: 1.0.0\nextends: default\n"
+        "categories:\n  frontend:\n    connects: [backend]\n"
+    )
+    plan = plan_of(TWO_DBS[:2] + TWO_DBS[3:], load_template_set(str(root)))
+    assert plan.service("web").depends_on == {"api": "service_healthy"}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "depends_on: {proxies: service_completed_successfully}",
+        "depends_on: {uses: service_started}",
+    ],
+)
+def test_a_depends_on_condition_outside_the_schema_is_refused(tmp_path: Path, entry: str) -> None:
+    root = tmp_path / "sets" / "team"
+    root.mkdir(parents=True)
+    (root / "set.yml").write_text(
+        f"name: team\nversion: 1.0.0\nextends: default\ncategories:\n  frontend:\n    {entry}\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    assert "depends_on" in str(info.value) and "\n" not in info.value.line()
+
+
+def _healthcheck_flags(dockerfile: Path) -> dict[str, str]:
+    line = next(x for x in dockerfile.read_text().splitlines() if x.startswith("HEALTHCHECK "))
+    return dict(flag[2:].split("=", 1) for flag in line.split() if flag.startswith("--"))
+
+
+def test_rendered_healthchecks_carry_each_kinds_timings(tmp_path: Path) -> None:
+    """A database's compose healthcheck and a built kind's Dockerfile HEALTHCHECK flags are its
+    kind.yml timings (over the model's defaults); a built kind gets no compose healthcheck, so
+    its image's probe runs."""
+    tset = default_set()
+    project = tmp_path / "shop"
+    new_project(project, layouts.parse({"services": TWO_DBS}))
+    services = compose_of(project)["services"]
+    for name, kind in (("db", "postgres"), ("cache", "redis")):
+        health = tset.kinds[kind].healthcheck
+        assert health is not None
+        assert services[name]["healthcheck"]["interval"] == health.interval == "2s"
+        assert {k: services[name]["healthcheck"][k] for k in ("timeout", "retries")} == {
+            "timeout": health.timeout,
+            "retries": health.retries,
+        }
+        assert services[name]["healthcheck"]["start_period"] == health.start_period
+    assert services["db"]["healthcheck"]["start_period"] == "30s"
+    for name, kind in (("web", "react"), ("api", "fastapi"), ("node", "express")):
+        health = tset.kinds[kind].healthcheck
+        assert health is not None and health.test is None
+        assert "healthcheck" not in services[name]
+        assert _healthcheck_flags(project / name / "Dockerfile") == {
+            "interval": health.interval,
+            "timeout": health.timeout,
+            "start-period": health.start_period,
+            "retries": str(health.retries),
+        }
+    assert _healthcheck_flags(project / "api" / "Dockerfile") == {
+        "interval": "2s",
+        "timeout": "3s",
+        "start-period": "10s",
+        "retries": "5",
+    }
+
+
+def test_a_team_set_retimes_a_kinds_healthcheck(tmp_path: Path) -> None:
+    root = tmp_path / "sets" / "team"
+    (root / "kinds" / "fastapi").mkdir(parents=True)
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    kind = (Path(default_set().root) / "kinds" / "fastapi" / "kind.yml").read_text()
+    kind = kind.replace("healthcheck:\n  start_period: 10s\n", "healthcheck:\n  interval: 30s\n")
+    (root / "kinds" / "fastapi" / "kind.yml").write_text(kind)
+    project = tmp_path / "shop"
+    services = [{"name": "api", "kind": "fastapi"}]
+    new_project(project, layouts.parse({"template": str(root), "services": services}))
+    assert _healthcheck_flags(project / "api" / "Dockerfile")["interval"] == "30s"
+    # the rest is the default kind's (a kind.yml of an extending set is merged over it)
+    assert _healthcheck_flags(project / "api" / "Dockerfile")["start-period"] == "10s"

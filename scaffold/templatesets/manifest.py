@@ -32,12 +32,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+
+
 class HealthCheck(_Strict):
-    test: list[str]
-    interval: str = "10s"
-    timeout: str = "5s"
-    retries: int = 6
-    start_period: str = "20s"
+    """A kind's healthcheck: compose `healthcheck:` when it has a `test`; a built kind without
+    one probes with its Dockerfile's HEALTHCHECK command, whose flags the timings here fill in.
+
+    Engine 20.10 (API 1.41) runs the first probe one full `interval` after the start and has no
+    `start_interval` (Compose refuses that key below engine 25), so `interval` alone sets how
+    soon a service is seen healthy: short, paid for by each probe's CPU (about 20 ms for an
+    `exec` alone on the lab) every `interval` in steady state."""
+
+    test: list[str] | None = Field(
+        default=None,
+        description="compose healthcheck test; none: the image's HEALTHCHECK command (built kinds)",
+    )
+    interval: str = Field(default="2s", pattern=_DURATION)
+    timeout: str = Field(default="3s", pattern=_DURATION)
+    retries: int = Field(default=5, ge=1)
+    start_period: str = Field(
+        default="20s",
+        pattern=_DURATION,
+        description="the kind's start budget: failed probes don't count until it has passed; "
+        "e2e checks every service is healthy within it",
+    )
 
 
 class SecretSpec(_Strict):
@@ -183,6 +202,12 @@ class Develop(_Strict):
     dev_server: DevServer | None = None
 
 
+# The relations a category has to others (CategorySpec.connects, .proxies), and the depends_on
+# conditions an edge of either may wait for.
+Relation = Literal["connects", "proxies"]
+Condition = Literal["service_started", "service_healthy"]
+
+
 class CategorySpec(_Strict):
     """A role a kind plays (frontend, backend, database, a broker, a worker...) and how its
     services relate to the others: set.yml `categories`, so a new role is data, not Python."""
@@ -196,6 +221,12 @@ class CategorySpec(_Strict):
     proxies: list[str] = Field(
         default_factory=list,
         description="categories whose services this one proxies to (svc.upstreams, depends_on)",
+    )
+    depends_on: dict[Relation, Condition] = Field(
+        default_factory=dict,
+        description="the compose depends_on condition of each relation's edges (connects, "
+        "proxies); default service_healthy. service_started: the dependant copes with the other "
+        "not being ready yet (nginx resolving its upstreams per request), so it starts beside it",
     )
     internal: bool = Field(
         default=False,
@@ -230,6 +261,10 @@ class CategorySpec(_Strict):
         description="`dockergen new --FLAG KIND[:NAME]` picks a kind of this category, when the "
         "command line has that option; default: the category's name",
     )
+
+    def condition(self, relation: Relation) -> Condition:
+        """The depends_on condition of this category's `relation` edges."""
+        return self.depends_on.get(relation, "service_healthy")
 
     @property
     def publishes(self) -> bool | Literal["unless-proxied"]:

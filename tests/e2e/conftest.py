@@ -47,7 +47,7 @@ REQUIRED = os.environ.get("DOCKERGEN_E2E_REQUIRED", "").strip().lower() not in (
 )
 PREFIX = "dge2e"
 
-# How long a whole stack may take to become healthy (the generated healthchecks run every 10 s;
+# How long a whole stack may take to become healthy (the generated healthchecks run every 2 s;
 # a cold mysql initialises in 10-20 s).
 UP_TIMEOUT = 240
 

@@ -4,13 +4,16 @@ Two layouts: the default one (react + fastapi + postgres) and the all-databases 
 backends of three kinds, postgres + mysql + redis; MongoDB has no Debian package, so no
 look-alike: its output is checked statically only). A request through the frontend's nginx
 (http://127.0.0.1:<frontend port>/api/...) reaches every backend's readiness endpoint, which logs
-in to every database. The containers started in dependency order: every database healthy before
-any backend started, every backend healthy before the frontend started.
+in to every database. The containers started in dependency order, each edge on the condition the
+set gives it: every database healthy before any backend started; the frontend, which resolves its
+backends per request, started once they had started. Every service was healthy within its kind's
+start budget (kind.yml `healthcheck.start_period`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -159,37 +162,46 @@ def dependencies(project) -> dict[str, dict[str, str]]:
 def check_start_order(stack: Stack) -> None:
     project = stack.project
     deps = dependencies(project)
+    tset = load_template_set("default")
     frontends, backends, databases = (
         set(project.named(c)) for c in ("frontend", "backend", "database")
     )
-    # The generated file says: frontend <- every backend <- every database, each on health.
+    # The generated file says: frontend <- every backend <- every database, each edge on the
+    # condition of its relation in set.yml (a frontend's proxies: started; connects: healthy).
+    proxied = tset.category("frontend").condition("proxies")
+    connected = tset.category("backend").condition("connects")
+    assert (proxied, connected) == ("service_started", "service_healthy")
     for name in frontends:
-        assert deps[name] == dict.fromkeys(backends, "service_healthy"), deps
+        assert deps[name] == dict.fromkeys(backends, proxied), deps
     for name in backends:
-        assert deps[name] == dict.fromkeys(databases, "service_healthy"), deps
+        assert deps[name] == dict.fromkeys(databases, connected), deps
     for name in databases:
         assert deps[name] == {}, deps
 
-    # The engine says it happened in that order.
+    # The engine says it happened in that order: what each edge waits for came first.
     seen = events(stack)
     assert set(seen) == frontends | backends | databases, seen
+    waited = {"service_healthy": "healthy", "service_started": "start"}
     lines = []
     for name, needs in deps.items():
-        for dep in needs:
-            started, healthy = seen[name].get("start"), seen[dep].get("healthy")
-            assert started and healthy, (name, dep, seen)
-            lines.append(f"{dep} healthy {(started - healthy) / 1e9:+.2f} s before {name} started")
-            assert healthy < started, f"{name} started before {dep} was healthy:\n" + "\n".join(
-                lines
+        for dep, condition in needs.items():
+            started, ready = seen[name].get("start"), seen[dep].get(waited[condition])
+            assert started and ready, (name, dep, seen)
+            lines.append(
+                f"{dep} {waited[condition]} {(started - ready) / 1e9:+.2f} s before {name} started"
+            )
+            assert ready < started, f"{name} started before {dep} was {waited[condition]}:\n" + (
+                "\n".join(lines)
             )
 
-    # docker inspect agrees: each dependant's State.StartedAt is after its dependencies' first
-    # passing healthcheck (when the health log still holds it: the engine keeps the last 5).
+    # docker inspect agrees: each dependant's State.StartedAt is after the first passing
+    # healthcheck of what it waits healthy for (when the health log still holds it: the engine
+    # keeps the last 5).
     cids = {name: project.container(name) for name in deps}
     state = {name: project.lab.inspect(cid)[0]["State"] for name, cid in cids.items()}
     for name, needs in deps.items():
         started = nanos(state[name]["StartedAt"])
-        for dep in needs:
+        for dep in [d for d, condition in needs.items() if condition == "service_healthy"]:
             log = (state[dep].get("Health") or {}).get("Log") or []
             passed = [nanos(entry["End"]) for entry in log if entry["ExitCode"] == 0]
             if len(log) < 5 and passed:
@@ -221,3 +233,41 @@ def test_every_service_is_healthy_and_databases_are_not_published(full_stack):
             assert not published, row
         else:
             assert all(p["URL"] == "127.0.0.1" for p in published), row
+
+
+# ------------------------------------------------------------------------------ start budgets
+
+
+def seconds(duration: str) -> float:
+    """A compose duration of whole units (`30s`, `1m30s`) in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def check_start_budgets(stack: Stack) -> None:
+    """Every service turned healthy within its kind's own start budget (kind.yml healthcheck
+    start_period, plus one interval for the probe that sees it), with generous slack for a
+    shared, loaded engine (twice the budget, plus 10 s): a bound, not the benchmark's timing."""
+    project = stack.project
+    tset = load_template_set("default")
+    seen = events(stack)
+    report = []
+    for svc in project.services:
+        health = tset.kinds[svc["kind"]].healthcheck
+        assert health is not None, svc  # every bundled kind documents its budget
+        budget = seconds(health.start_period) + seconds(health.interval)
+        took = (seen[svc["name"]]["healthy"] - seen[svc["name"]]["start"]) / 1e9
+        report.append(
+            f"{svc['name']} ({svc['kind']}): healthy {took:.1f} s after start, budget {budget:g} s"
+        )
+        assert took <= 2 * budget + 10, "\n".join(report)
+
+
+def test_default_layout_is_healthy_within_each_kinds_start_budget(default_stack):
+    check_start_budgets(default_stack)
+
+
+def test_all_databases_layout_is_healthy_within_each_kinds_start_budget(full_stack):
+    check_start_budgets(full_stack)
