@@ -45,6 +45,7 @@ class NewRequest:
     syntax_line: bool = True
     digests_file: Path | None = None
     interactive: bool = False  # a terminal to ask the interview on
+    targets: tuple[str, ...] = ()  # --target: besides compose (and a layout file's own)
 
 
 def _project_name(
@@ -138,6 +139,8 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
         data["answers"] = {**data.get("answers", {}), **answers}
     if not request.syntax_line:
         data["options"] = {**data.get("options", {}), "syntax_line": False}
+    if request.targets:  # added to a layout file's targets; layout.check_targets orders them
+        data["targets"] = [*data.get("targets", []), *request.targets]
     digests = None
     if request.digests_file is not None:
         from scaffold.images import load_digests_file

@@ -49,7 +49,8 @@ def _dockerfiles(root: Path) -> list[Path]:
 
 
 def _compose_images(path: Path) -> list[tuple[int | None, str, str]]:
-    """(line, image, service) for each compose service with an image."""
+    """(line, image, service) for each compose service that pulls an image: one with `build:`
+    names the image it builds (dockergen.yml `images`), which no registry rule applies to."""
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
@@ -62,6 +63,8 @@ def _compose_images(path: Path) -> list[tuple[int | None, str, str]]:
             continue
         for svc_key, svc in value.value:
             if not isinstance(svc, yaml.MappingNode):
+                continue
+            if any(k.value == "build" for k, _ in svc.value):
                 continue
             for k, v in svc.value:
                 if k.value == "image" and isinstance(v, yaml.ScalarNode):

@@ -101,8 +101,13 @@ def froms(dockerfile: Path) -> list[str]:
 
 
 def compose_images(project: Path) -> dict[str, str]:
+    """The images compose pulls: a built service's `image:` names what it builds."""
     services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
-    return {name: svc["image"] for name, svc in services.items() if "image" in svc}
+    return {
+        name: svc["image"]
+        for name, svc in services.items()
+        if "image" in svc and "build" not in svc
+    }
 
 
 # -------------------------------------------------------------------------- image references
