@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaffold.layout import Layout, normalise, unique_name
+from scaffold.layout import TARGETS, Layout, normalise, unique_name
 from scaffold.pipeline import NewResult, find_root, new_project, prepare, render_pristine
 from scaffold.render import render
 from scaffold.secretfiles import ensure_secrets
@@ -181,7 +181,8 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
 
     All kinds at once (every service connected to everything its category connects to); the
     kinds of categories that aren't internal (no connections to internal services); the kinds
-    of categories that proxy to another, alone (a frontend with no upstream).
+    of categories that proxy to another, alone (a frontend with no upstream). Each with every
+    deploy target, so that the policy is checked on every target's files.
     """
     everything: list[dict[str, Any]] = []
     taken: set[str] = set()
@@ -204,7 +205,8 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
             continue
         seen.append(services)
         entries = [{"name": s["name"], "kind": s["kind"]} for s in services]
-        samples.append((name, {"services": entries, "answers": answers}))
+        # every deploy target, so that each target's files meet the policy too
+        samples.append((name, {"services": entries, "answers": answers, "targets": list(TARGETS)}))
     return samples
 
 

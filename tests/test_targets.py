@@ -100,3 +100,64 @@ def test_new_target_flags_and_update_set(tmp_path: Path, monkeypatch: pytest.Mon
 def test_compose_only_projects_have_no_deploy_folder(tmp_path: Path) -> None:
     generate(tmp_path / "shop", DEFAULT)
     assert not (tmp_path / "shop" / "deploy").exists()
+
+
+def test_add_and_remove_update_every_target_keeping_hand_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`add redis` / `remove redis` in a project with all three targets: each target's files
+    change, and a hand edit in each survives both (the 3-way merge of any generated file)."""
+    data = {**DEFAULT, "targets": ["swarm", "kubernetes"]}
+    project = tmp_path / "shop"
+    generate(project, data)
+    stack = project / "deploy" / "swarm" / "stack.yml"
+    workloads = project / "deploy" / "kubernetes" / "workloads.yaml"
+    compose = project / "docker-compose.yml"
+    edits = {
+        stack: ("      replicas: 2\n", "      replicas: 3  # ours\n"),
+        workloads: ("  replicas: 2\n", "  replicas: 4  # ours\n"),
+        compose: ("    restart: unless-stopped\n", "    restart: always  # ours\n"),
+    }
+    for path, (old, new) in edits.items():
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+
+    monkeypatch.chdir(project)
+    got = runner.invoke(app, ["add", "redis"])
+    assert got.exit_code == 0, got.output
+    assert "CONFLICT" not in got.output
+    for path, (_, new) in edits.items():
+        assert new in path.read_text(), path
+    assert "redis" in yaml.safe_load(stack.read_text())["services"]
+    manifests = list(yaml.safe_load_all(workloads.read_text()))
+    assert ("StatefulSet", "redis") in {(d["kind"], d["metadata"]["name"]) for d in manifests if d}
+    generator = yaml.safe_load((project / "secrets" / "kustomization.yaml").read_text())
+    assert "redis-password" in {g["name"] for g in generator["secretGenerator"]}
+    assert (project / "secrets" / "redis_password").is_file()
+
+    got = runner.invoke(app, ["remove", "redis"])
+    assert got.exit_code == 0, got.output
+    for path, (_, new) in edits.items():
+        assert new in path.read_text(), path
+    assert "redis" not in yaml.safe_load(stack.read_text())["services"]
+    assert "redis" not in workloads.read_text()
+    assert "redis" not in (project / "secrets" / "kustomization.yaml").read_text()
+    assert (project / "secrets" / "redis_password").is_file()  # kept: the data may still exist
+
+
+def test_the_secrets_kustomization_is_committed_and_the_values_are_not(tmp_path: Path) -> None:
+    """.gitignore keeps every secret value out of git, but not the generator that reads them."""
+    import subprocess
+
+    project = tmp_path / "shop"
+    generate(project, {**DEFAULT, "targets": ["kubernetes"]})
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard", "secrets"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listed == ["secrets/kustomization.yaml"]
