@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from scaffold.api import sample_layouts
 from scaffold.plan import Project
 from tests import oracles
 from tests.projects import default_set, e2e_full_layout, generate, services
@@ -36,6 +37,8 @@ CHECKOV_SKIPS = {
 LAYOUTS = {
     "default": lambda: services("react", ("fastapi", "api"), "postgres"),
     "full": lambda: services(*e2e_full_layout(default_set())),
+    # every kind of the set at once (templates validate's first sample), mongodb included
+    "all-kinds": lambda: sample_layouts(default_set())[0][1]["services"],
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from scaffold.api import sample_layouts
 from scaffold.plan import size_bytes
 from tests import oracles
 from tests.projects import default_set, e2e_full_layout, generate, services
@@ -44,10 +45,13 @@ LAYOUTS = {
     },
     "full": None,  # filled lazily: every backend, every database the lab runs
     "api-only": {"services": services(("go", "api")), "targets": ["swarm"]},
+    "all-kinds": None,  # every kind of the set at once, mongodb included
 }
 
 
 def _layout(name: str) -> dict[str, Any]:
+    if name == "all-kinds":
+        return {**sample_layouts(default_set())[0][1], "targets": ["swarm"]}
     return full_layout() if name == "full" else LAYOUTS[name]  # type: ignore[return-value]
 
 
