@@ -7,7 +7,9 @@ database, then `docker stack deploy`. Checked: every service reaches its replica
 healthy tasks; a marker written to the database survives `docker service update --force` and
 `docker stack rm` + a new deploy; a rolling update of the backend to a new tag while a bounded
 request loop (at most 300 requests to 127.0.0.1) goes through the frontend records 0 failures;
-the database's credentials are not in the frontend's tasks. The engine is left as found: the
+the database's credentials are not in the frontend's tasks. The all-databases layout (every
+backend kind, every database kind the lab has a look-alike of) deploys healthy too, every
+backend ready through the frontend. The engine is left as found: the
 swarm is left (`docker swarm leave --force`) only when this module initialised it.
 
 The lab's kernel has no IPVS (no /proc/net/ip_vs): the swarm's routing mesh and its virtual IPs
@@ -19,6 +21,7 @@ one task of it, as one node can bind a port once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -34,7 +37,8 @@ import yaml
 
 from scaffold.api import update_project
 from scaffold.edits import set_values
-from tests.e2e.conftest import DEFAULT, Lab, Project, ProjectFactory
+from scaffold.templatesets.loader import load_template_set
+from tests.e2e.conftest import DEFAULT, FULL, Lab, Project, ProjectFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -213,29 +217,62 @@ def _wait(predicate: Any, timeout: float, message: str | None) -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def stack(swarm: Lab, make_project: ProjectFactory) -> Iterator[Stack]:
-    project = make_project("swarm", DEFAULT)
-    # the backend as the default layout has it: reached through the frontend only (make_project
-    # publishes every built service)
-    update_project(
-        project.path, set_values(["targets=compose,swarm", f"services.{BACKEND}.publish="])
-    )
+@contextlib.contextmanager
+def deployed(swarm: Lab, make_project: ProjectFactory, what: str, specs: Any) -> Iterator[Stack]:
+    """A layout generated with the swarm target, built, deployed healthy; removed at the end
+    with its volumes, node labels and extra images."""
+    project = make_project(what, specs)
+    tset = load_template_set("default")
+    backends = [s["name"] for s in project.services if tset.kinds[s["kind"]].unless_proxied]
+    databases = [s["name"] for s in project.services if tset.kinds[s["kind"]].data_dir]
+    # backends as a layout has them: reached through the frontend only (make_project publishes
+    # every built service)
+    unpublish = [f"services.{name}.publish=" for name in backends]
+    update_project(project.path, set_values(["targets=compose,swarm", *unpublish]))
     project.build()  # the images deploy/swarm/stack.yml runs: compose's `image:` names
     node = swarm.docker("info", "--format", "{{.Swarm.NodeID}}", timeout=60).stdout.strip()
-    label = f"{project.name}.{DATABASE}"
-    swarm.docker("node", "update", "--label-add", f"{label}=data", node, timeout=60)
-    deployed = Stack(swarm, project)
+    labels = [f"{project.name}.{db}" for db in databases]
+    for label in labels:
+        swarm.docker("node", "update", "--label-add", f"{label}=data", node, timeout=60)
+    stack = Stack(swarm, project)
     try:
-        deployed.deploy()
-        deployed.wait_healthy()
-        yield deployed
+        stack.deploy()
+        stack.wait_healthy()
+        yield stack
     finally:
-        deployed.remove()
-        for volume in (f"{project.name}_{DATABASE}-data",):
-            swarm.docker("volume", "rm", "--force", volume, check=False, timeout=60)
-        swarm.docker("node", "update", "--label-rm", label, node, check=False, timeout=60)
-        swarm.rm_images(f"{project.name}-{BACKEND}:v2")
+        stack.remove()
+        for db in databases:
+            swarm.docker("volume", "rm", "--force", f"{project.name}_{db}-data", check=False)
+        for label in labels:
+            swarm.docker("node", "update", "--label-rm", label, node, check=False, timeout=60)
+        swarm.rm_images(*(f"{project.name}-{name}:v2" for name in backends))
+
+
+@pytest.fixture(scope="module")
+def stack(swarm: Lab, make_project: ProjectFactory) -> Iterator[Stack]:
+    """The default layout (react + fastapi + postgres) on the swarm."""
+    with deployed(swarm, make_project, "swarm", DEFAULT) as deployed_stack:
+        yield deployed_stack
+
+
+def test_every_kind_the_lab_runs_deploys_healthy(swarm: Lab, make_project: ProjectFactory) -> None:
+    """The all-databases layout (every backend kind, every database kind with a look-alike): each
+    service at its replica count, healthy, and every backend ready (its databases answer)
+    through the frontend."""
+    with deployed(swarm, make_project, "swarmfull", FULL) as full:
+        replicas = full.replicas()
+        assert all(
+            r.split(" ")[0].split("/")[0] == r.split(" ")[0].split("/")[1]
+            for r in replicas.values()
+        ), replicas
+        tset = load_template_set("default")
+        backends = [
+            s["name"] for s in full.project.services if tset.kinds[s["kind"]].unless_proxied
+        ]
+        for i, name in enumerate(backends):
+            path = "/api/readyz" if i == 0 else f"/api/{name}/readyz"
+            status, body = full.project.get_json(FRONTEND, path)
+            assert status == 200, (name, body)
 
 
 def test_every_service_reaches_its_replicas_healthy(stack: Stack) -> None:
