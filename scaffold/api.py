@@ -224,11 +224,14 @@ def validate_template_set(
 
     tset = load_template_set(source, ref)
     check_trust(tset, trust)
-    tools = {name: checkers.find_tool(name) for name in ("hadolint", "docker-compose")}
+    tools = {"hadolint": checkers.find_tool("hadolint"), "docker-compose": checkers.find_compose()}
+    where = f"next to {Path(__import__('sys').executable).parent} or on PATH"
     skipped = [
-        f"{name} not found (next to {Path(__import__('sys').executable).parent} or on PATH): "
-        f"{what} skipped"
-        for name, what in (("hadolint", "Dockerfile lint"), ("docker-compose", "compose config"))
+        f"{name} not found ({where}{extra}): {what} skipped"
+        for name, what, extra in (
+            ("hadolint", "Dockerfile lint", ""),
+            ("docker-compose", "compose config", ", nor the docker compose plugin"),
+        )
         if tools[name] is None
     ]
     findings: list[str] = []
@@ -271,10 +274,23 @@ def validate_template_set(
     return ValidateResult(tset, [n for n, _ in samples], findings, skipped)
 
 
-def describe_template_set(tset: TemplateSet) -> list[str]:
-    """`templates show`: origin, kinds with their images as rendered, questions, policy."""
+def _kind_rows(tset: TemplateSet, *, width: int, title: str) -> list[str]:
+    """A header, then one line per kind in the set's category order, with its images as the
+    project will reference them: the policy's mirror and digest pins applied."""
     from scaffold.images import ImageResolver
 
+    image = ImageResolver(tset.policy, tset.digests)
+    lines = [f"{'KIND':<{width}} {'CATEGORY':<9} {'PORT':>5}  {title}"]
+    for category in tset.categories:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
+            refs = {**kind.images, **({"compose": kind.image} if kind.image else {})}
+            images = ", ".join(f"{role}={image(ref) or ref}" for role, ref in refs.items())
+            lines.append(f"{kind.name:<{width}} {category:<9} {kind.port:>5}  {images}")
+    return lines
+
+
+def describe_template_set(tset: TemplateSet) -> list[str]:
+    """`templates show`: origin, kinds with their images as rendered, questions, policy."""
     lines = [f"{tset.name} {tset.version}: {tset.manifest.description}".rstrip(": ")]
     where = "bundled" if tset.bundled else tset.source
     lines.append(f"source: {where}" + (f" @ {tset.ref}" if tset.ref else ""))
@@ -286,13 +302,7 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
         "runs code: "
         + (f"yes ({', '.join(tset.code)}; needs --trust)" if tset.needs_trust else "no")
     )
-    image = ImageResolver(tset.policy, tset.digests)
-    lines += ["", f"{'KIND':<12} {'CATEGORY':<9} {'PORT':>5}  IMAGES (as rendered)"]
-    for category in tset.categories:
-        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
-            refs = {**kind.images, **({"compose": kind.image} if kind.image else {})}
-            images = ", ".join(f"{role}={image(ref)}" for role, ref in refs.items())
-            lines.append(f"{kind.name:<12} {category:<9} {kind.port:>5}  {images}")
+    lines += ["", *_kind_rows(tset, width=12, title="IMAGES (as rendered)")]
     lines += ["", "questions:" if tset.questions else "questions: none"]
     for q in tset.questions:
         detail = q.type + (f": {'|'.join(q.choices)}" if q.choices else "")
@@ -315,13 +325,7 @@ def describe_template_set(tset: TemplateSet) -> list[str]:
 
 def kinds_table(source: str | None) -> list[str]:
     """`dockergen kinds`: one line per kind, in the set's category order."""
-    tset = load_template_set(source)
-    lines = [f"{'KIND':<10} {'CATEGORY':<9} {'PORT':>5}  IMAGES"]
-    for category in tset.categories:
-        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
-            images = ", ".join(f"{role}={ref}" for role, ref in kind.images.items())
-            lines.append(f"{kind.name:<10} {category:<9} {kind.port:>5}  {images}")
-    return lines
+    return _kind_rows(load_template_set(source), width=10, title="IMAGES")
 
 
 def show_template_set(source: str, ref: str | None = None) -> list[str]:
@@ -331,7 +335,7 @@ def show_template_set(source: str, ref: str | None = None) -> list[str]:
 
 def list_template_sets() -> list[str]:
     """`templates list`: the bundled sets and the sets used lately (from the cache)."""
-    from scaffold.templatesets.sources import bundled_names, recent
+    from scaffold.templatesets.sources import bundled_names, is_git_url, recent
 
     lines = ["bundled:"]
     for set_name in bundled_names():
@@ -345,9 +349,12 @@ def list_template_sets() -> list[str]:
     for entry in entries:
         at = f" @ {entry['ref']}" if entry.get("ref") else ""
         commit = f" ({str(entry['commit'])[:12]})" if entry.get("commit") else ""
+        source = entry["source"]
+        # a folder moved or deleted since: still listed, so its name isn't a mystery, but marked
+        gone = not is_git_url(source) and not Path(source).is_dir()
         lines.append(
             f"  {entry.get('name', '?'):<16} {entry.get('version', '?'):<10} "
-            f"{entry['source']}{at}{commit}"
+            f"{source}{at}{commit}" + ("  (folder no longer exists)" if gone else "")
         )
     return lines
 

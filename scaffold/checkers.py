@@ -1,6 +1,7 @@
 """External checkers run on a rendered project: hadolint and `docker compose config`.
 
-Both are optional; `find_tool` looks for them next to this Python (a venv) or on PATH.
+Both are optional; `find_tool` looks for them next to this Python (a venv) or on PATH, and
+`find_compose` also finds the `docker compose` plugin.
 """
 
 from __future__ import annotations
@@ -21,6 +22,29 @@ def find_tool(name: str) -> str | None:
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return str(candidate)
     return shutil.which(name)
+
+
+# Where the docker CLI looks for plugins (docs.docker.com: "cli-plugins"), after $DOCKER_CONFIG.
+_PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+def find_compose() -> str | None:
+    """Compose v2: a `docker-compose` executable, else the `docker compose` plugin's binary,
+    which runs standalone just as well (so the checks can keep the user's config out)."""
+    found = find_tool("docker-compose")
+    if found:
+        return found
+    config = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    for folder in (str(Path(config) / "cli-plugins"), *_PLUGIN_DIRS):
+        candidate = Path(folder) / "docker-compose"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
 
 
 def hadolint(tool: str, path: Path, shown: str) -> list[str]:

@@ -158,6 +158,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "develop": dict(svc.develop) if svc.develop else None,
         "depends_on": [{"name": d.service, "condition": d.condition} for d in svc.depends_on],
         "init": svc.init,
+        "logins": svc.logins,
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
         "networks": list(svc.networks),

@@ -77,13 +77,16 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
     ) -> tuple[dict[str, Any], dict[str, str]]:
         new = copy.deepcopy(raw)
         renames: dict[str, str] = {}
+        places: dict[tuple[str | int, ...], str] = {}  # the field each assignment wrote
         for item in assignments:
             key, sep, text = item.partition("=")
             if not sep or not key:
                 raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. services.api.publish=8001")
             path = key.split(".")
+            places[tuple(path)] = item
             if path[0] == "services" and len(path) == 3:
                 target, name = _find(new, path[1]), path[2]
+                places[("services", _services(new).index(target), name)] = item
                 value = _value(item, text, verbatim=name in ("name", "kind", "uses"))
                 if name == "uses" and value is not None:  # NAME,NAME: the services it uses
                     value = [part.strip() for part in value.split(",") if part.strip()]
@@ -123,9 +126,26 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
                 new.pop(section)
         renames = {o: n for o, n in renames.items() if o != n}
         _follow_renames(new, renames)
+        _check_assignments(new, assignments, places)
         return new, renames
 
     return edit
+
+
+def _check_assignments(
+    raw: dict[str, Any], assignments: list[str], places: Mapping[tuple[str | int, ...], str]
+) -> None:
+    """The edited data, checked as the file will be; a field a `--set` wrote is blamed on that
+    flag (`--set services.api.port=70000: a port is ...`), not on dockergen.yml."""
+    if not assignments:
+        return
+    try:
+        parse(raw)
+    except LayoutError as exc:
+        item = places.get(exc.loc or ())
+        if item is not None and exc.detail:
+            raise LayoutError(f"--set {item}: {exc.detail}") from None
+        raise
 
 
 def _follow_renames(raw: dict[str, Any], renames: dict[str, str]) -> None:

@@ -27,7 +27,22 @@ class UsageError(DockergenError):
 
 
 class LayoutError(DockergenError):
-    """dockergen.yml (or the answers) is malformed or invalid."""
+    """dockergen.yml (or the answers) is malformed or invalid.
+
+    `loc` is the field at fault (("services", 1, "name")) and `detail` the message without its
+    place, so a command whose input was a flag, not the file, can name the flag instead."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        loc: tuple[str | int, ...] | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.loc = loc
+        self.detail = detail
 
 
 class TemplateSetError(DockergenError):

@@ -326,7 +326,8 @@ def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     return ".".join(parts)
 
 
-def _message(exc: ValidationError, data: dict[str, Any]) -> str:
+def _message(exc: ValidationError, data: dict[str, Any]) -> tuple[str, str]:
+    """(where, what): the field as `--set` spells it, and what is wrong with it."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
@@ -340,7 +341,13 @@ def _message(exc: ValidationError, data: dict[str, Any]) -> str:
         msg = "must be a list of entries with 'name' and 'kind'"
     elif err["type"] in ("model_type", "dict_type"):
         msg = "must be a mapping"
-    return f"{_where(err['loc'], data)}: {msg}" if loc else msg
+    elif err["type"] in ("bool_parsing", "bool_type"):
+        msg = f"must be true or false, not {err.get('input')!r}"
+    elif err["type"] in ("int_parsing", "int_type", "int_from_float"):
+        msg = f"must be a whole number, not {err.get('input')!r}"
+    elif err["type"] in ("string_type", "list_type"):
+        msg = "must be text" if err["type"] == "string_type" else "must be a list"
+    return (_where(err["loc"], data) if loc else ""), msg
 
 
 def parse(data: object, *, source: str = LAYOUT_FILE) -> Layout:
@@ -356,7 +363,12 @@ def parse(data: object, *, source: str = LAYOUT_FILE) -> Layout:
     try:
         return Layout.model_validate(data)
     except ValidationError as exc:
-        raise LayoutError(f"{source}: {_message(exc, data)}") from None
+        where, what = _message(exc, data)
+        raise LayoutError(
+            f"{source}: {where}: {what}" if where else f"{source}: {what}",
+            loc=tuple(exc.errors()[0]["loc"]),
+            detail=what,
+        ) from None
 
 
 def load(path: Path) -> Layout:
@@ -550,6 +562,12 @@ def from_choices(specs: Iterable[tuple[str | None, str]], tset: TemplateSet) -> 
                     f"unknown {category} kind {kind_name!r}; "
                     f"valid {category} kinds: {', '.join(valid)}"
                 )
+        if name:
+            try:
+                check_name(name, "service")
+            except ValueError as exc:
+                option = f"--{flag}" if flag else "--service"
+                raise LayoutError(f"{option} {spec}: {exc}") from None
         chosen[category].append((kind_name, name))
     entries: list[dict[str, Any]] = []
     used: set[str] = set()

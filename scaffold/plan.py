@@ -159,6 +159,7 @@ class Service:
     depends_on: tuple[Dependency, ...]
     networks: tuple[str, ...]
     init: bool = False  # an init process as PID 1 (kind.yml `init`)
+    logins: str | None = None  # README text: how its clients log in (kind.yml `logins`)
 
     @property
     def published(self) -> bool:
@@ -429,6 +430,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 if kind.command
                 else None,
                 healthcheck=health,
+                logins=_expand(kind.logins, variables).strip() if kind.logins else None,
                 client=dict(kind.client),
                 limits=kind.limits.model_dump(),
                 logging=_logging(tset, kind),

@@ -99,6 +99,7 @@ def update_report(result: UpdateResult) -> str:
             f"({_version_note(result.template, result.old_version, result.new_version)})."
         )
         lines += [_kept_deleted(f.path) for f in result.files if f.outcome is Outcome.STILL_DELETED]
+        lines += [result.available] if result.available else []
         return "\n".join(lines)
     if result.dry_run and result.diff:
         lines.append(result.diff.rstrip("\n"))
@@ -138,13 +139,14 @@ def update_report(result: UpdateResult) -> str:
     written = [f for f in result.files if f.outcome is not Outcome.STILL_DELETED]
     if not written and not result.secrets:
         lines.append("  only dockergen's own state in .dockergen/ changed")
+    lines += [result.available] if result.available else []
     return "\n".join(lines)
 
 
 def drift_report(result: DriftResult) -> str:
     """`diff`: a summary, then the unified diff of the pristine copy against a fresh render."""
     lines: list[str] = []
-    name = result.project.name
+    name = result.name or result.project.name
     note = _version_note(result.template, result.old_version, result.new_version)
     if result.conflicts:
         lines.append(f"Unresolved conflicts in {name}; update, add, remove and verify refuse until")
@@ -153,10 +155,12 @@ def drift_report(result: DriftResult) -> str:
     if not result.pending:
         lines.append(f"{name} is up to date ({note}).")
         lines += [_kept_deleted(path) for path in result.kept_deleted]
+        lines += [result.available] if result.available else []
         return "\n".join(lines)
     lines.append(f"Update pending for {name} ({note}); `dockergen update` applies it:")
     lines += [f"  {code} {path}" for code, path in result.status]
     lines += [_kept_deleted(path) for path in result.kept_deleted]
     if result.diff:
         lines.append(result.diff.rstrip("\n"))
+    lines += [result.available] if result.available else []
     return "\n".join(lines)

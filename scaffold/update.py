@@ -33,6 +33,7 @@ from scaffold.pipeline import load_set, prepare, render_pristine
 from scaffold.plan import Project, Secret
 from scaffold.secretfiles import SECRETS_DIR, ensure_secrets
 from scaffold.state import BASE_DIR, STATE_DIR, STATE_FILE, State, read_state, tree_files
+from scaffold.templatesets import sources
 from scaffold.templatesets.loader import TemplateSet
 
 # ------------------------------------------------------------------------- render and plan
@@ -73,6 +74,7 @@ class UpdateResult:
     removed_folders: list[str] = field(default_factory=list)  # of removed or renamed services
     kept_volumes: list[str] = field(default_factory=list)  # engine names no longer declared
     unpublished: list[Unpublished] = field(default_factory=list)
+    available: str | None = None  # a newer release of a git set pinned to a tag
 
     @property
     def conflicts(self) -> list[str]:
@@ -431,6 +433,7 @@ def update_project(
         result = UpdateResult(
             project=project,
             layout=layout,
+            available=available_release(tset),
             old_version=state.template_version,
             new_version=tset.version,
             template=tset.name,
@@ -469,13 +472,28 @@ class DriftResult:
     template: str
     status: list[tuple[str, str]]  # (A|M|D, path)
     diff: str
+    name: str = ""  # the project's name (dockergen.yml), as `update` names it; not the folder's
     warnings: list[str] = field(default_factory=list)  # for stderr: a recovery
     conflicts: list[str] = field(default_factory=list)  # unresolved from an earlier update
     kept_deleted: list[str] = field(default_factory=list)  # generated, deleted by the user
+    available: str | None = None  # a newer release of a git set pinned to a tag
 
     @property
     def pending(self) -> bool:
         return bool(self.status) or self.old_version != self.new_version
+
+
+def available_release(tset: TemplateSet) -> str | None:
+    """`acme 1.0.0 -> 1.1.0 available: dockergen update --template-ref v1.1.0`, or None."""
+    if tset.bundled or not sources.is_git_url(tset.source):
+        return None
+    found = sources.newer_release(tset.source, tset.ref)
+    if found is None:
+        return None
+    tag, version = found
+    return (
+        f"{tset.name} {tset.version} -> {version} available: dockergen update --template-ref {tag}"
+    )
 
 
 def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
@@ -496,6 +514,8 @@ def project_diff(project: Path, *, trust: bool = False) -> DriftResult:
             diff.append(_unified(rel, before, after))
     return DriftResult(
         project=project,
+        name=layout.project or project.name,
+        available=available_release(tset),
         old_version=state.template_version,
         new_version=tset.version,
         template=tset.name,

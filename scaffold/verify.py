@@ -275,6 +275,25 @@ def verify_project(
     """
     project = project.absolute()
     preflight(project)
+    try:
+        return _verify(
+            project, keep=keep, wait_timeout=wait_timeout, step=step, warn=warn, engine=engine
+        )
+    except KeyboardInterrupt:  # before _run: only `docker compose config` had run
+        raise Aborted(
+            "interrupted before verify built or started anything; your stack was not touched"
+        ) from None
+
+
+def _verify(
+    project: Path,
+    *,
+    keep: bool,
+    wait_timeout: int,
+    step: Step,
+    warn: Step,
+    engine: Engine | None,
+) -> VerifyResult:
     engine = engine or find_engine()
     _require_compose(engine)
     user_files = [project / COMPOSE_FILE]

@@ -508,3 +508,37 @@ def test_script_new_dot_in_empty_directory(venv_bin: Path, tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert here.stat().st_ino == inode, "the directory was replaced, not filled"
     assert layout_of(here)["project"] == "shop"
+
+
+# ------------------------------------------------------------------ flags are named, not the file
+
+
+def test_a_bad_name_in_a_flag_names_the_flag(cwd: Path):
+    result = invoke("new", "p", "-b", "fastapi:My App!")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "dockergen: --backend fastapi:My App!: invalid service name 'My App!': use lowercase "
+        "letters, digits and '-', start with a letter, at most 63 characters"
+    ]
+    assert not (cwd / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("services.api.port=70000", "a port is a whole number from 1 to 65535, not 70000"),
+        ("options.syntax_line=7", "must be true or false, not 7"),
+        ("services.api.name=My_App", "invalid service name 'My_App'"),
+    ],
+)
+def test_set_errors_name_the_assignment_in_dockergens_words(
+    cwd: Path, assignment: str, message: str
+):
+    assert invoke("new", "p", "-b", "fastapi:api").exit_code == 0
+    before = (cwd / "p" / "dockergen.yml").read_text()
+    result = invoke("update", str(cwd / "p"), "--set", assignment)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"dockergen: --set {assignment}: {message}"), line
+    assert "Input should" not in line and "dockergen.yml" not in line
+    assert (cwd / "p" / "dockergen.yml").read_text() == before

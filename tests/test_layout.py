@@ -587,7 +587,7 @@ D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
         ({"python:3.13": D1.upper()}, "is not a sha256:<64 hex> digest"),
         ({"python": D1}, "digests: python: a digests key is image:tag, without a digest"),
         ({f"python:3.13@{D1}": D1}, "a digests key is image:tag, without a digest"),
-        ({"python:3.13": 5}, "digests.python:3.13: Input should be a valid string"),
+        ({"python:3.13": 5}, "digests.python:3.13: must be text"),
         (
             {"python:3.13": D1, "docker.io/library/python:3.13": D2},
             "python:3.13 and docker.io/library/python:3.13 are the same image",

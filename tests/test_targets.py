@@ -133,8 +133,11 @@ def test_add_and_remove_update_every_target_keeping_hand_edits(
     manifests = list(yaml.safe_load_all(workloads.read_text()))
     assert ("StatefulSet", "redis") in {(d["kind"], d["metadata"]["name"]) for d in manifests if d}
     generator = yaml.safe_load((project / "secrets" / "kustomization.yaml").read_text())
-    assert "redis-password" in {g["name"] for g in generator["secretGenerator"]}
-    assert (project / "secrets" / "redis_password").is_file()
+    redis_files = sorted(p.name for p in (project / "secrets").glob("redis_*"))
+    assert redis_files  # the new database's secrets, each one read by the generator
+    names = {g["name"]: g["files"] for g in generator["secretGenerator"]}
+    for file in redis_files:
+        assert names[file.replace("_", "-")] == [f"value={file}"]
 
     got = runner.invoke(app, ["remove", "redis"])
     assert got.exit_code == 0, got.output
@@ -143,7 +146,8 @@ def test_add_and_remove_update_every_target_keeping_hand_edits(
     assert "redis" not in yaml.safe_load(stack.read_text())["services"]
     assert "redis" not in workloads.read_text()
     assert "redis" not in (project / "secrets" / "kustomization.yaml").read_text()
-    assert (project / "secrets" / "redis_password").is_file()  # kept: the data may still exist
+    for file in redis_files:  # kept: the data they guard may still exist
+        assert (project / "secrets" / file).is_file()
 
 
 def test_the_secrets_kustomization_is_committed_and_the_values_are_not(tmp_path: Path) -> None:

@@ -702,6 +702,68 @@ def test_templates_list_shows_bundled_and_recent(tmp_path: Path, git_set: dict) 
     assert git_set["v1"][:12] in recent[2]
 
 
+def test_templates_list_marks_a_recent_folder_that_is_gone(tmp_path: Path) -> None:
+    kept = child_set(tmp_path / "kept", name="kept", version="0.1.0")
+    gone = child_set(tmp_path / "gone", name="gone", version="0.2.0")
+    load_template_set(str(gone))
+    load_template_set(str(kept))
+    shutil.rmtree(gone)
+    recent = ok(invoke("templates", "list")).stdout.split("recently used:")[1].splitlines()
+    assert "kept" in recent[1] and "folder no longer exists" not in recent[1]
+    assert "gone" in recent[2] and recent[2].endswith("(folder no longer exists)")
+
+
+def test_kinds_shows_images_as_the_sets_policy_rewrites_them(tmp_path: Path) -> None:
+    root = tmp_path / "mirrored"
+    root.mkdir()
+    (root / "set.yml").write_text(
+        "name: m\nversion: 1.0.0\nextends: default\n"
+        "policy: {mirror: registry.example.test/mirror/}\n"
+    )
+    rows = ok(invoke("kinds", "-t", str(root))).stdout.splitlines()
+    postgres = next(r for r in rows if r.startswith("postgres "))
+    assert "runtime=registry.example.test/mirror/library/postgres:17-trixie" in postgres
+    assert " postgres:17" not in postgres  # the same refs `templates show` and the project use
+
+
+def test_validate_finds_the_docker_compose_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools_or_skip()
+    real = checkers.find_tool("docker-compose")
+    assert real is not None
+    plugins = tmp_path / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(real)
+    find_tool = checkers.find_tool
+    monkeypatch.setattr(
+        checkers, "find_tool", lambda name: None if name == "docker-compose" else find_tool(name)
+    )
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    assert checkers.find_compose() == str(plugins / "docker-compose")
+    result = ok(invoke("templates", "validate", "default"))
+    assert "compose config skipped" not in result.output and "no findings" in result.stdout
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "nowhere"))
+    if checkers.find_compose() is None:  # no plugin in the system folders either
+        skipped = invoke("templates", "validate", "default").output
+        assert "nor the docker compose plugin): compose config skipped" in skipped
+
+
+def test_update_and_diff_say_when_a_newer_release_tag_exists(tmp_path: Path, git_set: dict) -> None:
+    project = tmp_path / "p"
+    ok(invoke("new", project, "-t", git_set["url"], "--template-ref", "v1", "-b", "tiny"))
+    hint = "team 1.0.0 -> 2.0.0 available: dockergen update --template-ref v2"
+    assert hint in ok(invoke("diff", "--project", project)).stdout
+    assert hint in ok(invoke("update", project)).stdout
+    # a release tagged after the project was made is found too (tags are fetched)
+    child_set(git_set["repo"], version="3.1.0")
+    commit_all(git_set["repo"], "v3", tag="v3.1")
+    newest = "team 1.0.0 -> 3.1.0 available: dockergen update --template-ref v3.1"
+    assert newest in ok(invoke("diff", "--project", project)).stdout
+    ok(invoke("update", project, "--template-ref", "v3.1"))
+    assert "available" not in ok(invoke("diff", "--project", project)).stdout
+
+
 def test_templates_show(tmp_path: Path) -> None:
     root = questioned_set(tmp_path / "q")
     out = ok(invoke("templates", "show", root)).stdout

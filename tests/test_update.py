@@ -200,7 +200,7 @@ def test_set_value_is_validated_like_the_file(project: Path) -> None:
     before = files_of(project, internal=True)
     result = invoke("update", str(project), "--set", "services.api.port=http")
     assert result.exit_code == 2
-    assert "services.api.port: a port is a whole number from 1 to 65535" in result.stderr
+    assert "--set services.api.port=http: a port is a whole number from 1 to 65535" in result.stderr
     result = invoke("update", str(project), "--set", "services.api.port=8100")
     assert result.exit_code == 2 and "port 8100 is used by both" in result.stderr
     assert files_of(project, internal=True) == before
@@ -320,9 +320,15 @@ def test_set_port_still_moves_the_port_inside(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("services.api.publish=0", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=true", "services.api.publish: a port is 1 to 65535, or false"),
-        ("services.api.publish=web", "services.api.publish: a port is 1 to 65535, or false"),
+        ("services.api.publish=0", "--set services.api.publish=0: a port is 1 to 65535, or false"),
+        (
+            "services.api.publish=true",
+            "--set services.api.publish=true: a port is 1 to 65535, or false",
+        ),
+        (
+            "services.api.publish=web",
+            "--set services.api.publish=web: a port is 1 to 65535, or false",
+        ),
         ("services.db.publish=5432", "service 'db': a database is never published"),
         ("services.api.publish=8080", "port 8080 is used by both 'site' and 'api'"),
     ],
@@ -868,6 +874,16 @@ def test_diff_sees_a_hand_edited_layout(project: Path) -> None:
     result = invoke("diff", "--exit-code", "--project", str(project))
     assert result.exit_code == 1
     assert "  M worker/Dockerfile" in result.stdout and "  M dockergen.yml" in result.stdout
+
+
+def test_diff_and_update_name_the_project_not_its_folder(project: Path) -> None:
+    moved = project.rename(project.parent / "checkout-of-demo")
+    diff = invoke("diff", "--project", str(moved))
+    update = invoke("update", str(moved))
+    assert diff.exit_code == 0 and update.exit_code == 0, (diff.output, update.output)
+    assert diff.stdout.startswith("demo is up to date")
+    assert update.stdout.startswith("demo is up to date")
+    assert "checkout-of-demo" not in diff.stdout + update.stdout
 
 
 # ------------------------------------------------------------------ git, locking, --ask

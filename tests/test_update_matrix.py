@@ -208,12 +208,16 @@ def test_update_matrix(world: World, tmp_path: Path, edit: str, change: str, ver
     if change == "rename" and edit != "deleted":
         assert reported[target].moved_from == TARGET
 
-    # secrets: the existing one untouched, a new database gets its own
+    # secrets: the existing ones untouched; a new database gets its own, and a renamed backend
+    # is a new client of redis, with a login (and password) of its own
     secrets_after = files_of(project / "secrets")
     assert {k: secrets_after[k] for k in secrets_before} == secrets_before
     new_secrets = sorted(set(secrets_after) - set(secrets_before))
-    added = ["db_admin_password", "db_api_password", "db_worker_password"]
-    assert new_secrets == (added if change == "add-db" else [])
+    added = {
+        "add-db": ["db_admin_password", "db_api_password", "db_worker_password"],
+        "rename": ["cache_backend_password"],
+    }
+    assert new_secrets == added.get(change, [])
     assert result.secrets == [f"secrets/{s}" for s in new_secrets]
 
     # consistent state, nothing left over, and a second update has nothing to do

@@ -173,6 +173,8 @@ class FakeEngine(Engine):
         name, files = kw.get("name"), [str(f) for f in kw.get("files", ())]
         self.calls.append({**kw, "args": list(args), "name": name, "files": files})
         if args[0] == "config":
+            if self.up_mode == "interrupt-config":
+                raise KeyboardInterrupt
             if name is None:
                 return done(json.dumps(self.model))
             return done(json.dumps(merged_model(name)))
@@ -305,6 +307,19 @@ def test_ctrl_c_tears_down_what_verify_started_and_says_so(project: Path) -> Non
         r"interrupted; verify's stack shop-verify-[0-9a-f]{6}: removed 2 containers, 1 image",
         caught.value.line(),
     )
+
+
+def test_ctrl_c_before_anything_was_built_says_the_users_stack_was_not_touched(
+    project: Path,
+) -> None:
+    engine = FakeEngine(up="interrupt-config")
+    with pytest.raises(Aborted) as caught:
+        verify_project(project, engine=engine)
+    assert caught.value.exit_code == 130
+    assert caught.value.line() == (
+        "interrupted before verify built or started anything; your stack was not touched"
+    )
+    assert [c["args"][0] for c in engine.calls] == ["config"]
 
 
 def test_compose_older_than_2_24_is_refused_in_one_line_before_anything_runs(

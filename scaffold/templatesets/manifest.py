@@ -281,6 +281,12 @@ class Kind(_Strict):
         "for a command that starts a helper in the background (a login setup) beside the server",
     )
     healthcheck: HealthCheck | None = None
+    logins: str | None = Field(
+        default=None,
+        description="for the generated README (Markdown): how the services that connect log in, "
+        "and what to do for a volume initialised before each had a login of its own; may use "
+        "the variables of `command`",
+    )
     client: dict[str, str] = Field(
         default_factory=dict,
         description="what a connecting service is told (<SERVICE>_<KEY>); may use {{ login }}: "

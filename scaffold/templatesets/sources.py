@@ -394,3 +394,48 @@ def remember(identity: Mapping[str, str | None]) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+# ---------------------------------------------------------------------------- newer releases
+
+_RELEASE = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def _release(tag: str | None) -> tuple[int, int, int] | None:
+    """`v1.2.3`, `1.2`, `v2` -> (1, 2, 3), (1, 2, 0), (2, 0, 0); anything else (a branch, a
+    pre-release) None."""
+    match = _RELEASE.fullmatch(tag or "")
+    if match is None:
+        return None
+    major, minor, patch = match.groups()
+    return int(major), int(minor or 0), int(patch or 0)
+
+
+def newer_release(url: str, ref: str | None) -> tuple[str, str] | None:
+    """(tag, set version) of the highest release tag above `ref`, when the project is pinned to
+    a release tag of a git set: copier moves to the latest tag by default, dockergen stays on the
+    pinned one and says what is available. Best effort: offline, the tags already fetched."""
+    current = _release(ref)
+    root = repo_dir(url)
+    mirror = root / "mirror.git"
+    if current is None or not (mirror / "HEAD").is_file():
+        return None
+    with _locked(root / "lock"):
+        with contextlib.suppress(_GitFailed):
+            _git("fetch", "--quiet", "--prune", "--force", "--tags", "origin", cwd=mirror)
+        try:
+            tags = _git("tag", "--list", cwd=mirror).split()
+        except _GitFailed:
+            return None
+        above = [(v, t) for t in tags if (v := _release(t)) is not None and v > current]
+        if not above:
+            return None
+        tag = max(above)[1]
+        try:
+            import yaml
+
+            data = yaml.safe_load(_git("show", f"{tag}:set.yml", cwd=mirror))
+            version = str(data["version"]) if isinstance(data, dict) else tag
+        except (_GitFailed, KeyError, yaml.YAMLError):
+            version = tag
+    return tag, version

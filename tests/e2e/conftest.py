@@ -340,6 +340,12 @@ class Project:
         """`docker compose exec -T SERVICE sh -c SCRIPT` as the service's own user."""
         return self.compose("exec", "-T", service, "sh", "-c", script, check=check, timeout=120)
 
+    def exec_argv(
+        self, service: str, *argv: str, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        """`docker compose exec -T SERVICE ARGV...`: for images with no shell (every built kind)."""
+        return self.compose("exec", "-T", service, *argv, check=check, timeout=120)
+
     def container(self, service: str) -> str:
         cid = self.compose("ps", "--all", "--quiet", service, timeout=60).stdout.strip()
         assert cid, f"{self.name}: no container for {service}"

@@ -194,7 +194,7 @@ def test_the_go_runtime_makes_a_verified_tls_call_and_reads_zoneinfo(lab, stack,
     tset = load_template_set("default")
     go_image = stack.image("gosvc")
     build_image = tset.kinds["go"].images["build"]
-    python_image = tset.kinds["fastapi"].images["runtime"]
+    python_image = tset.kinds["fastapi"].images["build"]
     names = lab.names_in_image(go_image)
     assert "etc/ssl/certs/ca-certificates.crt" in names
     assert "usr/share/zoneinfo/Europe/Berlin" in names

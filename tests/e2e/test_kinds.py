@@ -3,7 +3,9 @@
 Hardened = what the generated compose file does, as plain `docker run` flags: a read-only root
 filesystem with only the kind's scratch paths (kind.yml `scratch`) as tmpfs, every capability
 dropped, no-new-privileges, the image's own (non-root) user. The runtime image holds no compiler
-and no package-manager cache; react's holds no Node.js and no node_modules.
+and no package-manager cache; react's holds no Node.js and no node_modules. No runtime image holds
+a shell, a package manager (apt, dpkg, pip, npm, npx, corepack, yarn), perl or a setuid/setgid
+file (issue 11): seen in the `docker export` listing, since there is no shell to look with.
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ CACHES = re.compile(
     r"(^|/)\.cache/pip(/|$)|(^|/)\.npm/_cacache(/|$)|(^|/)\.cache/yarn(/|$)|(^|/)\.yarn-cache(/|$)"
     r"|(^|/)\.cache/go-build(/|$)|(^|/)go/pkg/mod(/|$)|^var/cache/apt/archives/[^/]+\.deb$"
 )
+# Shells, by their usual names (a symlink to one counts: exec follows it).
+SHELLS = re.compile(r"(^|/)s?bin/(sh|bash|rbash|dash|ash|zsh|ksh|mksh|busybox)$")
+# Package managers and what they need to run: apt and dpkg (and dpkg's database), pip (its
+# console scripts, its package, and the copy ensurepip bundles), npm, npx, corepack, yarn, pnpm.
+PACKAGE_MANAGERS = re.compile(
+    r"(^|/)s?bin/(apt|apt-get|apt-cache|aptitude|dpkg|dpkg-deb|dpkg-query)$|^var/lib/dpkg(/|$)"
+    r"|(^|/)bin/(pip|pip3(\.\d+)?|npm|npx|corepack|yarn|yarnpkg|pnpm)$"
+    r"|(^|/)(site|dist)-packages/pip(/|$)|(^|/)ensurepip(/|$)"
+    r"|(^|/)lib/node_modules/(npm|corepack|yarn|pnpm)(/|$)"
+)
+# An interpreter none of the runtimes needs (Debian images carry it for their maintainer scripts).
+PERL = re.compile(r"(^|/)bin/perl[\d.]*$")
 
 
 def test_every_built_kind_of_the_set_has_an_image(kind_images):
@@ -164,6 +178,26 @@ def test_runtime_image_has_no_toolchain_and_no_package_caches(lab, kind_images, 
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_runtime_image_has_no_shell_no_package_manager_and_no_setuid_file(lab, kind_images, kind):
+    project, service = kind_images[kind]
+    names = listing(lab, project.image(service))
+    shells = sorted(n for n, m in names.items() if SHELLS.search(n) and not m.isdir())
+    managers = sorted(
+        {
+            PACKAGE_MANAGERS.search(n).group(0).strip("/")
+            for n in names
+            if PACKAGE_MANAGERS.search(n)
+        }
+    )
+    perl = sorted(n for n in names if PERL.search(n))
+    privileged = sorted(n for n, m in names.items() if m.isfile() and m.mode & 0o6000)
+    assert not shells, f"shells in the runtime image: {shells}"
+    assert not managers, f"package managers in the runtime image: {managers}"
+    assert not perl, f"perl in the runtime image: {perl}"
+    assert not privileged, f"setuid/setgid files in the runtime image: {privileged}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_root_filesystem_is_read_only(lab, kind_images, running, kind):
     project, service = kind_images[kind]
     wait_healthy(lab, running[kind])
@@ -174,25 +208,36 @@ def test_root_filesystem_is_read_only(lab, kind_images, running, kind):
         assert kind == "go"
         return
     denied = write_probe(lab, image, running[kind], "/probe")
-    assert denied.returncode != 0 and "Read-only file system" in denied.stderr, denied
+    # (python says "Read-only file system", node "EROFS: read-only file system")
+    assert denied.returncode != 0 and "read-only file system" in denied.stderr.lower(), denied
     ok = write_probe(lab, image, running[kind], "/tmp/probe")
     assert ok.returncode == 0, f"/tmp should be a writable tmpfs: {ok.stderr}"
 
 
 def writer(lab, image: str) -> str | None:
-    """A program in the image that can create a file: a shell, else curl (nginx on scratch)."""
+    """A program in the image that can create a file: a shell, else the app's interpreter
+    (python, node), else curl (nginx on scratch)."""
     names = set(listing(lab, image))
     if {"bin/sh", "usr/bin/sh"} & names:
         return "sh"
-    if "usr/bin/curl" in names:
-        return "curl"
+    for program in ("opt/venv/bin/python", "usr/local/bin/node", "usr/bin/curl"):
+        if program in names:
+            return "/" + program
     return None
 
 
 def write_probe(lab, image: str, container: str, path: str):
-    """Create (and, with a shell, remove) `path` as the container's runtime user."""
-    if writer(lab, image) == "sh":
+    """Create (and, except with curl, remove) `path` as the container's runtime user."""
+    program = writer(lab, image)
+    if program == "sh":
         command = ["sh", "-c", f"touch {path} && rm {path}"]
+    elif program and program.endswith("/python"):
+        command = [program, "-c", f"import os; open({path!r}, 'w').close(); os.remove({path!r})"]
+    elif program and program.endswith("/node"):
+        script = (
+            f"const fs = require('fs'); fs.writeFileSync({path!r}, ''); fs.unlinkSync({path!r})"
+        )
+        command = [program, "-e", script]
     else:
         # curl copies a file it can read (itself) to `path`; no -s, so the error is explained.
         command = ["/usr/bin/curl", "-o", path, "file:///usr/bin/curl"]
@@ -226,6 +271,26 @@ def test_express_runtime_has_node_but_no_package_managers(lab, kind_images):
     )
     assert not tools, tools
     assert "app/node_modules/express/package.json" in names
+
+
+def test_fastapi_runtime_has_the_interpreter_its_venv_points_at(lab, kind_images):
+    """The venv's bin/python is a chain of symlinks that must end on a file of the image, beside
+    the standard library and the venv's pyvenv.cfg `home`, with no pip anywhere."""
+    project, service = kind_images["fastapi"]
+    names = listing(lab, project.image(service))
+    path, seen = "opt/venv/bin/python", []
+    while names[path].issym():
+        seen.append(path)
+        target = names[path].linkname
+        path = (
+            target.lstrip("/") if target.startswith("/") else f"{path.rsplit('/', 1)[0]}/{target}"
+        )
+        assert path in names and len(seen) < 10, f"the link chain {seen} ends outside the image"
+    assert names[path].isfile() and names[path].mode & 0o111, path
+    assert re.search(r"/python3\.\d+$", path), path
+    assert any(re.search(r"(^|/)lib/python3\.\d+/os\.py$", n) for n in names)
+    assert any(n.startswith("opt/venv/lib/python3.") and n.endswith("/uvicorn") for n in names)
+    assert "etc/passwd" in names and "etc/ssl/certs/ca-certificates.crt" in names
 
 
 def test_react_runtime_has_no_node_and_no_node_modules(lab, kind_images):

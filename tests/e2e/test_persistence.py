@@ -20,7 +20,7 @@ from scaffold.templatesets.loader import load_template_set
 pytestmark = pytest.mark.e2e
 
 DATABASES = ["postgres", "mysql", "redis"]
-BACKEND = "api"  # fastapi: has a shell to write into /tmp with
+BACKEND = "api"  # fastapi: no shell, its python writes into /tmp
 TABLE = "dge2e_marker"
 
 
@@ -38,7 +38,8 @@ def client(db: str, sql_or_args: str) -> str:
         )
     if db == "redis":
         return (
-            'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli -h 127.0.0.1 '
+            'REDISCLI_AUTH="$(cat /run/secrets/redis_admin_password)" '
+            "redis-cli --user redis-admin -h 127.0.0.1 "
             f"{sql_or_args}"
         )
     raise ValueError(db)
@@ -68,9 +69,16 @@ def read(project, db: str) -> str:
     return proc.stdout.strip()
 
 
+MARKER = "/tmp/dge2e-marker"
+
+
 def tmp_marker(project) -> str:
-    proc = project.exec(BACKEND, "cat /tmp/dge2e-marker 2>/dev/null || true")
-    return proc.stdout.strip()
+    script = f"import os; print(open({MARKER!r}).read() if os.path.exists({MARKER!r}) else '')"
+    return project.exec_argv(BACKEND, "python", "-c", script).stdout.strip()
+
+
+def write_tmp_marker(project, marker: str) -> None:
+    project.exec_argv(BACKEND, "python", "-c", f"open({MARKER!r}, 'w').write({marker!r})")
 
 
 @dataclass
@@ -98,11 +106,11 @@ def cycle(full_project) -> Any:
             write(project, db, record.marker)
             record.written[db] = read(project, db)
             record.mounts[db] = project.lab.inspect(project.container(db))[0]["Mounts"]
-        project.exec(BACKEND, f"echo {record.marker} > /tmp/dge2e-marker")
+        write_tmp_marker(project, record.marker)
         record.tmp_before_restart = tmp_marker(project)
         project.compose("restart", "--timeout", "5", BACKEND, timeout=120)
         record.tmp_after_restart = tmp_marker(project)
-        project.exec(BACKEND, f"echo {record.marker} > /tmp/dge2e-marker")
+        write_tmp_marker(project, record.marker)
 
         project.down(timeout=10)
         record.volumes_after_down = project.volumes()

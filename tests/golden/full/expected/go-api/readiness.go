@@ -197,12 +197,16 @@ func mysqlGreeting(conn net.Conn, _ database, _ string) error {
 
 func init() { handshakes["redis"] = redisPing }
 
-// redisPing sends AUTH (when a password is configured) and PING over RESP, expecting +OK and
-// +PONG.
-func redisPing(conn net.Conn, _ database, password string) error {
+// redisPing logs in (AUTH user password: the service's ACL user, or AUTH password for the
+// default user when no user is configured) and sends PING over RESP, expecting +OK and +PONG.
+func redisPing(conn net.Conn, db database, password string) error {
 	r := bufio.NewReader(conn)
 	if password != "" {
-		if err := redisCommand(conn, r, "+OK", "AUTH", password); err != nil {
+		auth := []string{"AUTH", password}
+		if db.user != "" {
+			auth = []string{"AUTH", db.user, password}
+		}
+		if err := redisCommand(conn, r, "+OK", auth...); err != nil {
 			return err
 		}
 	}

@@ -6,12 +6,13 @@ def _redis(db: Database) -> None:
     client = redis.Redis(
         host=db.host,
         port=db.port,
+        username=db.user,  # the ACL user of this service
         password=db.password(),
         socket_connect_timeout=TIMEOUT,
         socket_timeout=TIMEOUT,
         retry=Retry(NoBackoff(), 0),  # the default retries would outlast the timeout
     )
     try:
-        client.ping()  # AUTH first, then PING; raises on a wrong password
+        client.ping()  # AUTH user password first, then PING; raises on a wrong password
     finally:
         client.close()
