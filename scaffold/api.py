@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaffold.layout import Layout, normalise, unique_name
+from scaffold.layout import TARGETS, Layout, normalise, unique_name
 from scaffold.pipeline import NewResult, find_root, new_project, prepare, render_pristine
 from scaffold.render import render
 from scaffold.secretfiles import ensure_secrets
@@ -46,6 +46,7 @@ class NewRequest:
     syntax_line: bool = True
     digests_file: Path | None = None
     interactive: bool = False  # a terminal to ask the interview on
+    targets: tuple[str, ...] = ()  # --target: besides compose (and a layout file's own)
 
 
 def _project_name(
@@ -156,6 +157,8 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
         data["answers"] = {**data.get("answers", {}), **answers}
     if not request.syntax_line:
         data["options"] = {**data.get("options", {}), "syntax_line": False}
+    if request.targets:  # added to a layout file's targets; layout.check_targets orders them
+        data["targets"] = [*data.get("targets", []), *request.targets]
     digests = None
     if request.digests_file is not None:
         from scaffold.images import load_digests_file
@@ -196,7 +199,8 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
 
     All kinds at once (every service connected to everything its category connects to); the
     kinds of categories that aren't internal (no connections to internal services); the kinds
-    of categories that proxy to another, alone (a frontend with no upstream).
+    of categories that proxy to another, alone (a frontend with no upstream). Each with every
+    deploy target, so that the policy is checked on every target's files.
     """
     everything: list[dict[str, Any]] = []
     taken: set[str] = set()
@@ -219,7 +223,8 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
             continue
         seen.append(services)
         entries = [{"name": s["name"], "kind": s["kind"]} for s in services]
-        samples.append((name, {"services": entries, "answers": answers}))
+        # every deploy target, so that each target's files meet the policy too
+        samples.append((name, {"services": entries, "answers": answers, "targets": list(TARGETS)}))
     return samples
 
 

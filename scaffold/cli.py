@@ -282,6 +282,15 @@ def new(
             "--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."
         ),
     ] = False,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="Also deploy to swarm (deploy/swarm/stack.yml) or kubernetes "
+            "(deploy/kubernetes/); repeatable. compose is always included.",
+            metavar="TARGET",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Write into an existing non-empty directory.")
     ] = False,
@@ -306,6 +315,7 @@ def new(
         syntax_line=not no_syntax_line,
         digests_file=digests_file,
         interactive=_stdin_is_tty(),
+        targets=tuple(target or []),
     )
     result = create_project(request, force=force, trust=trust)
     typer.echo(new_report(result))

@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from scaffold.errors import TemplateSetError
-from scaffold.plan import Connection, Project, Secret, Service, login
+from scaffold.layout import TARGETS
+from scaffold.plan import Connection, Project, Secret, Service, login, seconds, size_bytes
 
 # The context's own names: a category's `group` (its list of services) can't take one of them.
 RESERVED = frozenset(
     {
         "q",
         "dq",
+        "size_bytes",
+        "seconds",
+        "target",
         "json_merge",
         "project",
         "options",
@@ -26,6 +30,8 @@ RESERVED = frozenset(
         "dockergen",
         "policy",
         "syntax",
+        "targets",
+        "images",
     }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
@@ -128,10 +134,14 @@ def _service(svc: Service) -> dict[str, Any]:
         "build": svc.build,
         "images": {image.role: image.ref for image in svc.images},
         "image": svc.image,
+        "ref": svc.ref,
         "user": svc.user,
         "data_dir": svc.data_dir,
         "volume": svc.volume.name if svc.volume else None,
-        "scratch": [{"path": t.path, "options": t.options} for t in svc.scratch],
+        "scratch": [
+            {"path": t.path, "options": t.options, "size": t.size, "mode": t.mode, "uid": t.uid}
+            for t in svc.scratch
+        ],
         "cap_add": list(svc.cap_add),
         "environment": dict(svc.environment),
         "secrets": [_secret(s) for s in svc.secrets],
@@ -178,6 +188,8 @@ def build_context(plan: Project) -> dict[str, Any]:
         "q": quote,
         "dq": dq,
         "json_merge": json_merge,
+        "size_bytes": size_bytes,
+        "seconds": seconds,
         "project": plan.name,
         "options": plan.layout.options.model_dump(),
         "template_set": {
@@ -191,6 +203,10 @@ def build_context(plan: Project) -> dict[str, Any]:
         "dockergen": {"readme": dockergen_readme()},
         "policy": dict(plan.policy),
         "syntax": plan.syntax,
+        "targets": list(plan.targets),
+        # target.swarm...: templates/default/project/ names its deploy/ folders with these
+        "target": {name: name in plan.targets for name in TARGETS},
+        "images": plan.layout.images.model_dump(),
         "services": services,
         **groups,
         "networks": [

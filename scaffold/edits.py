@@ -42,8 +42,8 @@ def _find(raw: dict[str, Any], name: str) -> dict[str, Any]:
     raise UsageError(f"no service named {name!r}; the services are: {names}")
 
 
-_SECTIONS = ("options", "answers")  # mappings whose keys --set addresses as SECTION.KEY
-_SCALARS = ("project", "template", "template_ref")
+_SECTIONS = ("options", "answers", "images")  # mappings whose keys --set addresses as SECTION.KEY
+_SCALARS = ("project", "template", "template_ref", "targets")
 
 
 def _value(item: str, text: str, *, verbatim: bool) -> Any:
@@ -59,8 +59,8 @@ def _value(item: str, text: str, *, verbatim: bool) -> Any:
 
 
 def set_values(assignments: list[str], *, answers: list[str] | None = None) -> LayoutEdit:
-    """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME or a top-level
-    project / template / template_ref.
+    """`--set KEY=VALUE`: services.NAME.FIELD, options.FIELD, answers.NAME, images.FIELD or a
+    top-level project / template / template_ref / targets (NAME,NAME: compose is always kept).
 
     services.NAME.publish (host port, or false) changes only what compose publishes;
     services.NAME.port is the port inside the container. VALUE is a YAML scalar (8001, false)
@@ -70,7 +70,7 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
     `--answer NAME=VALUE`, typed by the set's question as `new --answer` does. A relative set
     folder is taken from the current directory and recorded relative to the project.
     """
-    forms = "services.NAME.FIELD, options.FIELD, answers.NAME, " + ", ".join(_SCALARS)
+    forms = "services.NAME.FIELD, options.FIELD, answers.NAME, images.FIELD, " + ", ".join(_SCALARS)
 
     def edit(
         raw: dict[str, Any], tset: TemplateSet, project: Path
@@ -99,6 +99,8 @@ def set_values(assignments: list[str], *, answers: list[str] | None = None) -> L
             elif len(path) == 1 and path[0] in _SCALARS:
                 target, name = new, path[0]
                 value = _value(item, text, verbatim=True)
+                if name == "targets" and value is not None:  # compose,swarm: a list
+                    value = [part.strip() for part in value.split(",") if part.strip()]
                 if name == "template" and value is not None:  # recorded as `new` records it
                     value, ref = sources.recorded_location(value, Path.cwd(), project)
                     if ref:

@@ -34,6 +34,12 @@ _NAME_RULE = "use lowercase letters, digits and '-', start with a letter, at mos
 NAME_RULE_SHORT = "is lowercase letters, digits and '-', starting with a letter (at most 63)"
 PORT_RULE = "a port is a whole number from 1 to 65535"
 PUBLISH_RULE = "a port is 1 to 65535, or false"
+# Where a project is deployed: compose always (it also builds and pushes the images), plus an
+# orchestrator's files rendered by the set (deploy/swarm/, deploy/kubernetes/).
+TARGETS = ("compose", "swarm", "kubernetes")
+Target = Literal["compose", "swarm", "kubernetes"]
+_REGISTRY_RE = re.compile(r"^([a-z0-9]([a-z0-9._:-]*[a-z0-9])?/)([a-z0-9]+([._-][a-z0-9]+)*/)*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def check_name(value: str, what: str) -> str:
@@ -168,6 +174,49 @@ class Options(_Model):
     )
 
 
+def check_targets(value: Any) -> Any:
+    """`targets: [swarm]`, `--set targets=swarm,kubernetes`: compose always included, each target
+    once, in the order of TARGETS (so the file and the output never depend on how it was typed)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        return value  # pydantic says what is wrong
+    for item in value:
+        if item not in TARGETS:
+            raise ValueError(f"unknown target {item!r}; targets: {', '.join(TARGETS)}")
+    return [t for t in TARGETS if t == "compose" or t in value]
+
+
+class Images(_Model):
+    """The name every target gives a built service's image: REGISTRY + PROJECT-SERVICE:TAG."""
+
+    registry: str = Field(
+        default="",
+        description="prefix of every built image, a registry and path ending in '/' "
+        "(registry.example.com/team/); empty: local images, as `docker compose build` names them",
+    )
+    tag: str = Field(default="latest", description="tag of every built image")
+
+    @field_validator("registry", mode="before")
+    @classmethod
+    def _registry(cls, value: Any) -> Any:
+        if isinstance(value, str) and value and not _REGISTRY_RE.fullmatch(value):
+            raise ValueError(
+                f"invalid registry {value!r}: lowercase HOST[:PORT]/[PATH/], ending in '/'"
+            )
+        return value
+
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _tag(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _TAG_RE.fullmatch(value):
+            raise ValueError(f"invalid tag {value!r}: letters, digits, '_', '.', '-', at most 128")
+        return value
+
+    def ref(self, project: str, service: str) -> str:
+        return f"{self.registry}{project}-{service}:{self.tag}"
+
+
 class Layout(_Model):
     """The whole of dockergen.yml."""
 
@@ -184,6 +233,16 @@ class Layout(_Model):
         default_factory=dict, description="answers to the template set's own questions"
     )
     options: Options = Field(default_factory=Options)
+    targets: list[Target] = Field(
+        default_factory=lambda: list[Target](["compose"]),
+        description="where the project is deployed: compose (always), swarm "
+        "(deploy/swarm/stack.yml), kubernetes (deploy/kubernetes/)",
+    )
+    images: Images = Field(
+        default_factory=Images,
+        description="the name of every built image, the same in compose, the stack file and "
+        "the manifests: REGISTRY + PROJECT-SERVICE:TAG",
+    )
     digests: dict[str, str] = Field(
         default_factory=dict,
         description="image:tag -> sha256:... pins over the template set's own (`new --digests "
@@ -198,6 +257,11 @@ class Layout(_Model):
     @classmethod
     def _project(cls, value: Any) -> Any:
         return value if value is None else check_name(value, "project")
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        return check_targets(value)
 
     @field_validator("digests")
     @classmethod
@@ -216,6 +280,10 @@ class Layout(_Model):
                 entry.pop("uses")
         if self.options == Options():
             data.pop("options")
+        if self.targets == ["compose"]:  # the default: older files stay byte-stable
+            data.pop("targets")
+        if self.images == Images():
+            data.pop("images")
         if self.template_ref is None:
             data.pop("template_ref")
         if not self.answers:

@@ -14,6 +14,7 @@ of the categories it `proxies` to, and lives on the internal network when its ca
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,9 @@ class Tmpfs:
 
     path: str
     options: str  # size=...,mode=...[,uid=...,gid=...]
+    size: int = 0  # bytes (an orchestrator's tmpfs or emptyDir sizeLimit)
+    mode: str = "1777"  # octal, as kind.yml writes it
+    uid: int | None = None  # owner: compose sets it; an orchestrator uses fsGroup or mode
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ class Service:
     publish: int | None  # host port on 127.0.0.1; None: not published
     build: bool  # built from its folder (a Dockerfile), else run from `image`
     images: tuple[Image, ...]
-    image: str | None
+    image: str | None  # the image it runs when it isn't built (mirror and digest applied)
+    ref: str  # the image every target runs: built, dockergen.yml `images` names it; else `image`
     user: str | None
     data_dir: str | None
     volume: Volume | None
@@ -178,6 +183,7 @@ class Project:
     networks: tuple[Network, ...]  # declared networks, edge first
     policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
     syntax: str | None  # the `# syntax=` frontend image, mirror and digest applied
+    targets: tuple[str, ...] = ("compose",)  # where it is deployed (dockergen.yml `targets`)
 
     @property
     def secrets(self) -> tuple[Secret, ...]:
@@ -193,6 +199,32 @@ class Project:
 
     def service(self, name: str) -> Service:
         return next(svc for svc in self.services if svc.name == name)
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([kmg]?)b?$", re.IGNORECASE)
+
+
+def size_bytes(size: str | int) -> int:
+    """A Docker size (`64m`, `1G`, `512M`, bytes) in bytes: Docker's k/m/g are powers of 1024,
+    which Kubernetes spells Ki/Mi/Gi (its `m` is milli), so orchestrator files get bytes."""
+    match = _SIZE_RE.fullmatch(str(size).strip())
+    if not match:
+        raise TemplateSetError(f"size {size!r}: use bytes or a number with k, m or g")
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s|us)")
+_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
+
+
+def seconds(duration: str) -> int:
+    """A compose duration (`10s`, `1m30s`) in whole seconds, at least 1 (a probe's period)."""
+    text = str(duration).strip()
+    parts = _DURATION_RE.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise TemplateSetError(f"duration {duration!r}: use e.g. 10s, 1m30s")
+    return max(1, round(sum(float(n) * _SECONDS[u] for n, u in parts)))
 
 
 def env_prefix(name: str) -> str:
@@ -384,12 +416,15 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 build=build,
                 images=tuple(Image(role, image(ref) or ref) for role, ref in kind.images.items()),
                 image=image(kind.image),
+                ref=layout.images.ref(layout.project, svc.name) if build else _run(image, kind),
                 user=kind.user,
                 data_dir=kind.data_dir,
                 volume=Volume(f"{svc.name}-data", svc.name, kind.data_dir)
                 if kind.data_dir
                 else None,
-                scratch=tuple(Tmpfs(s.path, s.options) for s in kind.tmpfs),
+                scratch=tuple(
+                    Tmpfs(s.path, s.options, size_bytes(s.size), s.mode, s.uid) for s in kind.tmpfs
+                ),
                 cap_add=tuple(kind.cap_add),
                 environment=environment,
                 secrets=secrets[svc.name],
@@ -432,7 +467,16 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         networks=tuple(declared),
         policy=tset.policy.model_dump(exclude={"digests"}),
         syntax=image(tset.manifest.syntax),
+        targets=tuple(layout.targets),
     )
+
+
+def _run(image: ImageResolver, kind: Kind) -> str:
+    """The image a service that isn't built runs: its kind's `image`."""
+    ref = image(kind.image)
+    if ref is None:
+        raise TemplateSetError(f"kind {kind.name!r} is neither built nor given an image")
+    return ref
 
 
 def _logging(tset: TemplateSet, kind: Kind) -> dict[str, Any] | None:

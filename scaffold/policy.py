@@ -2,7 +2,8 @@
 
 Images are rewritten before rendering (digest pins, the mirror: scaffold.images). After
 rendering, `check_output` reads what was actually written (every Dockerfile's `# syntax=`,
-`FROM`, `COPY --from` and `RUN --mount=from=` images, every compose `image:`) and reports each
+`FROM`, `COPY --from` and `RUN --mount=from=` images, every compose `image:`, every `image:` of
+a deploy target's files except the project's own built images) and reports each
 violation as one line: an image outside `allowed_registries`, one bypassing the mirror, one
 without a digest under `require_digests`, a digest that contradicts the set's digests map, and a
 Dockerfile whose final stage lacks a required label. So a child set that overrides a Dockerfile
@@ -49,7 +50,8 @@ def _dockerfiles(root: Path) -> list[Path]:
 
 
 def _compose_images(path: Path) -> list[tuple[int | None, str, str]]:
-    """(line, image, service) for each compose service with an image."""
+    """(line, image, service) for each compose service that pulls an image: one with `build:`
+    names the image it builds (dockergen.yml `images`), which no registry rule applies to."""
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
@@ -62,6 +64,8 @@ def _compose_images(path: Path) -> list[tuple[int | None, str, str]]:
             continue
         for svc_key, svc in value.value:
             if not isinstance(svc, yaml.MappingNode):
+                continue
+            if any(k.value == "build" for k, _ in svc.value):
                 continue
             for k, v in svc.value:
                 if k.value == "image" and isinstance(v, yaml.ScalarNode):
@@ -83,12 +87,58 @@ def references(root: Path) -> tuple[list[Reference], dict[str, list[Stage]]]:
             refs.append(Reference(rel, syntax[0], syntax[1], "# syntax"))
         for stage in parsed:
             refs += [Reference(rel, line, ref, where) for line, ref, where in stage.images]
-    for name in COMPOSE_FILES:
-        path = root / name
-        if path.is_file():
-            for line, ref, svc in _compose_images(path):
-                refs.append(Reference(name, line, ref, f"service {svc}"))
+    compose = [root / name for name in COMPOSE_FILES if (root / name).is_file()]
+    for path in compose:
+        for line, ref, svc in _compose_images(path):
+            refs.append(Reference(path.name, line, ref, f"service {svc}"))
+    own = {ref for path in compose for ref in _built_images(path)}
+    for path in sorted(root.rglob("*.y*ml")):
+        where = path.relative_to(root)
+        if where.parts[0] == STATE_DIR or path in compose or path.suffix not in (".yml", ".yaml"):
+            continue
+        for line, ref in _deploy_images(path):
+            if ref not in own:
+                refs.append(Reference(where.as_posix(), line, ref, "image"))
     return refs, stages
+
+
+def _built_images(path: Path) -> list[str]:
+    """The `image:` of each compose service with `build:`: the project's own images, which every
+    deploy target runs (dockergen.yml `images`) and no registry rule applies to."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict):
+        return []
+    return [
+        str(svc["image"])
+        for svc in services.values()
+        if isinstance(svc, dict) and "build" in svc and "image" in svc
+    ]
+
+
+def _deploy_images(path: Path) -> list[tuple[int, str]]:
+    """(line, image) for every `image:` scalar of a deploy file (a swarm stack's services, a
+    Kubernetes manifest's containers), at any depth, in every document."""
+    try:
+        documents = list(yaml.compose_all(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError):
+        return []
+    out: list[tuple[int, str]] = []
+    stack: list[yaml.Node] = [d for d in documents if d is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == "image" and isinstance(value, yaml.ScalarNode):
+                    out.append((value.start_mark.line + 1, str(value.value)))
+                else:
+                    stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(out)
 
 
 def _allowed(image: Image, allowed: Iterable[str]) -> bool:

@@ -112,7 +112,11 @@ def _render(layout: Layout, tset: TemplateSet, tmp: Path, trust: bool) -> _Rende
 
 
 def _is_secret(rel: str) -> bool:
-    return rel.split("/", 1)[0] == SECRETS_DIR
+    """A random value in secrets/: named by its id, which has no dot. A set may also render a
+    file there (deploy/kubernetes reads the values through secrets/kustomization.yaml, as
+    kustomize reads files below a kustomization only); that one is merged like any other."""
+    folder, _, name = rel.partition("/")
+    return folder == SECRETS_DIR and "." not in name
 
 
 def _read(project: Path, rel: str) -> bytes | None:

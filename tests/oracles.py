@@ -951,3 +951,72 @@ def run_oracle(name: str, project_dir: Path) -> list[str]:
 
 def run_all(project_dir: Path) -> list[str]:
     return [f for name in ORACLES for f in run_oracle(name, project_dir)]
+
+
+# ------------------------------------------------------------------------ Kubernetes checkers
+
+# checkov pins packaging<24, which pytest 9 can't share a venv with: it gets a venv of its own in
+# the test cache, made once (DOCKERGEN_CHECKOV_SPEC overrides the pinned release).
+CHECKOV_SPEC = os.environ.get("DOCKERGEN_CHECKOV_SPEC", "checkov==3.3.30")
+
+
+def checkov_bin() -> Path:
+    """checkov's command, installed once into its own venv under the test cache."""
+    venv = CACHE_DIR / CHECKOV_SPEC.replace("=", "-").replace("/", "_")
+    exe = venv / "bin" / "checkov"
+    if exe.is_file():
+        return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        proc = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", CHECKOV_SPEC],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise OracleUnavailable(f"can't make a venv for {CHECKOV_SPEC}: {exc}") from None
+    if proc.returncode != 0 or not exe.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        shutil.rmtree(venv, ignore_errors=True)
+        raise OracleUnavailable(f"`pip install {CHECKOV_SPEC}` failed: {last}")
+    return exe
+
+
+def checkov_kubernetes(manifests: Path) -> tuple[int, list[tuple[str, str]]]:
+    """How many checkov Kubernetes checks passed on one manifest file, and (check id, resource)
+    for every one that failed."""
+    exe = checkov_bin()
+    proc = subprocess.run(
+        [
+            str(exe),
+            "-f",
+            str(manifests),
+            "--framework",
+            "kubernetes",
+            "--output",
+            "json",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": ""},
+    )
+    if proc.returncode not in (0, 1):
+        raise OracleUnavailable(f"checkov exited {proc.returncode}: {proc.stderr[-300:]}")
+    text = proc.stdout.strip()
+    if not text:
+        raise OracleUnavailable(f"checkov printed nothing: {proc.stderr[-300:]}")
+    report = json.loads(text)
+    reports = report if isinstance(report, list) else [report]
+    passed, failed = 0, []
+    for entry in reports:
+        if not isinstance(entry, dict):
+            continue
+        passed += int(entry.get("summary", {}).get("passed", 0))
+        for check in entry.get("results", {}).get("failed_checks", []):
+            failed.append((check["check_id"], check["resource"]))
+    return passed, failed

@@ -71,8 +71,12 @@ def generate(scenario: str, tmp_path: Path) -> tuple[Path, dict[str, Path], list
     project = tmp_path / scenario
     new_project(project, layout)
     files = files_below(project)
-    secrets = sorted(rel.removeprefix("secrets/") for rel in files if rel.startswith("secrets/"))
-    files = {rel: p for rel, p in files.items() if not rel.startswith(("secrets/", PRISTINE))}
+    # a random value is named by its id (no dot); a file the set renders there is snapshotted
+    values = {rel for rel in files if rel.startswith("secrets/") and "." not in rel}
+    secrets = sorted(rel.removeprefix("secrets/") for rel in values)
+    files = {
+        rel: p for rel, p in files.items() if rel not in values and not rel.startswith(PRISTINE)
+    }
     return project, files, secrets
 
 

@@ -101,8 +101,13 @@ def froms(dockerfile: Path) -> list[str]:
 
 
 def compose_images(project: Path) -> dict[str, str]:
+    """The images compose pulls: a built service's `image:` names what it builds."""
     services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
-    return {name: svc["image"] for name, svc in services.items() if "image" in svc}
+    return {
+        name: svc["image"]
+        for name, svc in services.items()
+        if "image" in svc and "build" not in svc
+    }
 
 
 # -------------------------------------------------------------------------- image references
@@ -477,3 +482,59 @@ def test_the_syntax_line_goes_through_the_mirror_and_is_checked(tmp_path: Path) 
         "tiny/Dockerfile:1: policy.allowed_registries: # syntax docker/dockerfile:1.7" in (lines[0])
     )
     assert "policy.mirror: # syntax docker/dockerfile:1.7 is not pulled through" in lines[1]
+
+
+# ------------------------------------------------------------------------ deploy targets
+
+
+def test_the_policy_applies_to_every_deploy_target(tmp_path: Path) -> None:
+    """The stack file and the manifests pull the mirrored images compose pulls; an image added
+    by hand to either is checked like a compose one; the project's own built images are not."""
+    from scaffold.policy import check_output
+    from scaffold.templatesets.loader import load_template_set
+
+    root = policy_set(
+        tmp_path / "set",
+        {"mirror": MIRROR, "allowed_registries": ["registry.example.test/mirror"]},
+    )
+    project = tmp_path / "shop"
+    ok(
+        new(
+            tmp_path,
+            root,
+            "-b",
+            "tiny",
+            "-d",
+            "postgres",
+            "--target",
+            "swarm",
+            "--target",
+            "kubernetes",
+        )
+    )
+    stack_file = project / "deploy" / "swarm" / "stack.yml"
+    workloads = project / "deploy" / "kubernetes" / "workloads.yaml"
+    stack = yaml.safe_load(stack_file.read_text())["services"]
+    assert stack["postgres"]["image"] == f"{MIRROR}library/postgres:17-trixie"
+    assert stack["tiny"]["image"] == "shop-tiny:latest"
+    images = [
+        c["image"]
+        for d in yaml.safe_load_all(workloads.read_text())
+        if d and d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images == ["shop-tiny:latest", f"{MIRROR}library/postgres:17-trixie"]
+    tset = load_template_set(str(root))
+    assert check_output(project, tset) == []
+    stack_file.write_text(stack_file.read_text().replace(f"{MIRROR}library/postgres", "postgres"))
+    workloads.write_text(workloads.read_text().replace(f"{MIRROR}library/postgres", "quay.io/x/pg"))
+    found = check_output(project, tset)
+    assert any(
+        line.startswith("deploy/swarm/stack.yml:") and "policy.mirror: image postgres:17" in line
+        for line in found
+    ), found
+    assert any(
+        line.startswith("deploy/kubernetes/workloads.yaml:")
+        and "policy.allowed_registries: image quay.io/x/pg:17-trixie" in line
+        for line in found
+    ), found
