@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaffold.errors import Aborted, DockergenError
-from scaffold.layout import NAME_RULE_SHORT, check_name, suggest_name, unique_name
+from scaffold.layout import NAME_RULE_SHORT, TARGETS, check_name, suggest_name, unique_name
 from scaffold.templatesets.loader import TemplateSet
 
 NONE = "none"
@@ -240,6 +240,7 @@ class Answers:
     project: str
     services: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=lambda: ["compose"])  # where it deploys
 
     def kind(self, svc: dict[str, Any]) -> Any:
         return self.tset.kind(svc["kind"])
@@ -279,6 +280,7 @@ class Answers:
             lines.append("".join(parts))
         for key, value in self.answers.items():
             lines.append(f"  {key} = {value}")
+        lines.append(f"  deploys to: {', '.join(self.targets)}")
         return lines
 
     def data(self, previous: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -291,6 +293,10 @@ class Answers:
             data = {**{k: v for k, v in previous.items() if k != "services"}, **data}
         if self.answers:
             data["answers"] = {**data.get("answers", {}), **self.answers}
+        if self.targets == ["compose"]:  # the default: dockergen.yml doesn't say it
+            data.pop("targets", None)
+        else:
+            data["targets"] = list(self.targets)
         return data, renames
 
 
@@ -540,6 +546,16 @@ def _change_answers(ask: Asker, st: Answers) -> None:
     _ask_set_questions(ask, st, {}, all_=True)
 
 
+def _choose_targets(ask: Asker, st: Answers) -> None:
+    """Where the project deploys besides compose, which every project has (dockergen.yml
+    `targets`): the files under deploy/ follow the same layout and guarantees."""
+    others = [t for t in TARGETS if t != "compose"]
+    chosen = ask.checkbox(
+        "Deploy also to (compose always):", others, [t for t in st.targets if t in others]
+    )
+    st.targets = ["compose", *(t for t in others if t in chosen)]
+
+
 @dataclass(frozen=True)
 class ReviewItem:
     """One entry of the review menu. `run` returns True when the review is over (create)."""
@@ -582,6 +598,7 @@ REVIEW_ITEMS = [
         lambda st: bool(st.tset.questions),
         _then_continue(_change_answers),
     ),
+    ReviewItem(lambda st, a: "deploy targets", lambda st: True, _then_continue(_choose_targets)),
     ReviewItem(lambda st, a: "cancel", lambda st: True, _cancel),
 ]
 
@@ -656,6 +673,8 @@ def interview_with_renames(
 
     def flow(ask: Asker) -> tuple[dict[str, Any], dict[str, str]]:
         st = Answers(tset, project)
+        if previous and previous.get("targets"):  # update --ask: what dockergen.yml says
+            st.targets = [t for t in TARGETS if t in previous["targets"] or t == "compose"]
         _ask_services(ask, st, previous)
         _ask_uses(ask, st, prev)
         _ask_ports(ask, st, prev)

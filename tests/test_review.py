@@ -90,7 +90,14 @@ DEFAULT_PATH = [
     "port for frontend (react)",
     "port for api (fastapi)",
 ]
-MENU = ["create", "edit a service", "add a service", "remove a service", "cancel"]
+MENU = [
+    "create",
+    "edit a service",
+    "add a service",
+    "remove a service",
+    "deploy targets",
+    "cancel",
+]
 
 
 def accept_defaults(child: pexpect.spawn, until: str = "Review:") -> None:
@@ -359,6 +366,26 @@ def test_escape_goes_back_to_the_previous_question(venv_bin: Path, tmp_path: Pat
     services = layout_of(tmp_path / "myapp")["services"]
     assert [s["name"] for s in services] == ["web", "api", "postgres"]
     assert services[1]["port"] == 8123
+
+
+def test_review_chooses_deploy_targets(venv_bin: Path, tmp_path: Path):
+    child = spawn(venv_bin, tmp_path, "new", "myapp")
+    try:
+        accept_defaults(child)
+        assert "deploys to: compose" in plain(child.before or "")
+        child.send(menu("deploy targets"))
+        answer(child, "Deploy also to (compose always):", DOWN + " " + ENTER)  # kubernetes
+        child.expect_exact("Review:")
+        assert "deploys to: compose, kubernetes" in plain(child.before or "")
+        time.sleep(0.2)
+        child.send(ENTER)  # create myapp
+        code, output = finish(child)
+    finally:
+        child.close(force=True)
+    assert code == 0, output
+    assert layout_of(tmp_path / "myapp")["targets"] == ["compose", "kubernetes"]
+    assert (tmp_path / "myapp" / "deploy" / "kubernetes" / "kustomization.yaml").is_file()
+    assert not (tmp_path / "myapp" / "deploy" / "swarm").exists()
 
 
 def test_cancel_in_the_review_writes_nothing(venv_bin: Path, tmp_path: Path):
