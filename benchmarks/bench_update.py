@@ -81,10 +81,9 @@ def layout(n: int) -> dict[str, Any]:
 def to_v2(compose: Path, dockerfile: Path, manifest: Path | None) -> None:
     """The template changes of v2, applied to either tool's copy of the files."""
     text = dockerfile.read_text()
-    assert "--interval=10s --timeout=3s" in text
-    dockerfile.write_text(
-        text.replace("--interval=10s --timeout=3s", "--interval=15s --timeout=3s")
-    )
+    anchor = "\nUSER 10001:10001\n"  # a line of the template's runtime stage that stays put
+    assert anchor in text
+    dockerfile.write_text(text.replace(anchor, "\nENV PYTHONFAULTHANDLER=1" + anchor, 1))
     text = compose.read_text()
     anchor = "    restart: unless-stopped\n"
     assert anchor in text
@@ -122,8 +121,9 @@ def copier_repo(root: Path, v1: Path, context: dict[str, Any]) -> Path:
     shutil.copytree(v1 / "project", template)
     shutil.copytree(v1 / "kinds" / "fastapi" / "files", template / YIELD_DIR)
     shutil.copytree(v1 / "partials", repo / "partials")
-    for clients in (v1 / "kinds").glob("*/clients"):  # database client parts the backend includes
-        shutil.copytree(clients, repo / "kinds" / clients.parent.name / "clients")
+    # the parts other templates include: database client parts, README parts (logins)
+    for part in [*(v1 / "kinds").glob("*/clients"), *(v1 / "kinds").glob("*/readme")]:
+        shutil.copytree(part, repo / "kinds" / part.parent.name / part.name)
     (template / "{{ _copier_conf.answers_file }}.jinja").write_text(
         "{{ _copier_answers|to_nice_yaml -}}\n"
     )
