@@ -14,6 +14,7 @@ to it (a frontend): then it is reached through that service only, and publishing
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -135,6 +136,33 @@ class Service(_Model):
         description="the services this one connects to (its databases, for a backend); "
         "default: every service of the categories its category connects to",
     )
+    # The user's own code (`dockergen init`): where it is and the facts it states. Each is None
+    # for a service dockergen started, whose starter app the kind's defaults describe.
+    path: str | None = Field(
+        default=None,
+        description="the service's folder (its build context), relative to the project root, "
+        "'.' for the root; default: the service's name",
+    )
+    version: str | None = Field(
+        default=None,
+        description="runtime version (node 20, python 3.12, go 1.22); one the kind has an "
+        "image for; default: the kind's",
+    )
+    package_manager: str | None = Field(
+        default=None,
+        description="how dependencies install, from their lockfile (npm, pnpm, yarn; pip, uv, "
+        "poetry; go); one the kind knows; default: the kind's",
+    )
+    entry: str | None = Field(
+        default=None,
+        description="what starts the app: a package.json script or main file, a module:app "
+        "(pkg.main:app), a Go package (./cmd/api); default: the kind's starter app",
+    )
+    health: str | None = Field(
+        default=None,
+        description="what the healthcheck probes: an HTTP path ('/status') or 'tcp' (the port "
+        "accepts connections); default: the kind's own probe",
+    )
 
     @field_validator("name", mode="before")
     @classmethod
@@ -149,6 +177,25 @@ class Service(_Model):
         if isinstance(value, list):
             for item in value:
                 check_name(item, "service")
+        return value
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = value.replace("\\", "/").split("/")
+            if value.startswith("/") or ".." in parts or not value.strip():
+                raise ValueError(
+                    f"a folder inside the project ('.', backend, apps/api), not {value!r}"
+                )
+            value = posixpath.normpath(value)
+        return value
+
+    @field_validator("health", mode="before")
+    @classmethod
+    def _health(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "tcp" and not value.startswith("/"):
+            raise ValueError(f"an HTTP path starting with '/', or 'tcp', not {value!r}")
         return value
 
     @field_validator("port", mode="before")
@@ -251,6 +298,11 @@ class Layout(_Model):
             "additionalProperties": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
         },
     )
+    starter: bool = Field(
+        default=True,
+        description="write each kind's starter app; false for a repository `dockergen init` "
+        "brought in, whose code is the user's and is never written over",
+    )
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
     @field_validator("project", mode="before")
@@ -278,12 +330,17 @@ class Layout(_Model):
                 entry.pop("publish")
             if entry["uses"] is None:  # recorded only when given: older files stay byte-stable
                 entry.pop("uses")
+            for key in ("path", "version", "package_manager", "entry", "health"):
+                if entry[key] is None:
+                    entry.pop(key)
         if self.options == Options():
             data.pop("options")
         if self.targets == ["compose"]:  # the default: older files stay byte-stable
             data.pop("targets")
         if self.images == Images():
             data.pop("images")
+        if self.starter:
+            data.pop("starter")
         if self.template_ref is None:
             data.pop("template_ref")
         if not self.answers:
