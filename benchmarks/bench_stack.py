@@ -21,6 +21,15 @@ code too), side by side.
 
     python benchmarks/bench_stack.py [--runs 3] [--cold-runs 1] [--window 60] [--baseline main]
                                      [--layouts default,7-service]
+    python benchmarks/bench_stack.py --probe-cost [--window 60] [--baseline main]
+
+--probe-cost measures only what each kind's healthcheck costs at rest, every kind the lab can
+run in one stack (the 7-service layout plus the static frontend), two ways side by side:
+  - twin: the stack and a twin of it whose healthchecks are disabled (a compose override:
+    `healthcheck: disable`, no start order) run at the same time; each service's CPU over the
+    same --window, the stack's minus its twin's, is what the probes cost (idle work cancels);
+  - probe alone: the healthcheck's own command run --probe-runs times by `docker exec` (as the
+    engine runs it: a process exec'd into the container), CPU per run divided by the interval.
 
 Targets (issue 16): default warm up <= 8 s, 7-service warm up <= 12 s, verify warm <= 15 s,
 every service <= 1% of a core at rest. Prints markdown tables; exits 1 if a target is missed,
@@ -260,6 +269,120 @@ def at_rest(
     return out
 
 
+# Compose override of the twin: no healthcheck (the image's HEALTHCHECK neither) and no start
+# order, which needs healthchecks (`!reset`: Compose 2.24+).
+NO_HEALTH = """services:
+{services}"""
+NO_HEALTH_SERVICE = """  {name}:
+    healthcheck:
+      disable: true
+    depends_on: !reset {{}}
+"""
+
+
+def probe_cost(args: argparse.Namespace) -> int:
+    """Each kind's healthcheck CPU at rest: the stack against its twin without healthchecks,
+    in the same window, and each probe alone (exec'd --probe-runs times) over its interval."""
+    env = lab_env()
+    if env is None:
+        raise SystemExit('no Docker engine: start the lab (eval "$(tests/e2e/lab up)")')
+    api = EngineAPI(env)
+    tset = load_template_set("default")
+    specs = e2e_full_layout(tset)
+    have = {kind for kind, _ in specs}
+    # every other frontend kind too (they build: the lab can run them)
+    specs = [
+        *[(k.name, k.name) for k in tset.kinds_in("frontend") if k.name not in have],  # type: ignore[arg-type]
+        *specs,
+    ]
+    kinds = dict((svc, kind) for kind, svc in specs)
+    rows: dict[str, dict[str, tuple[float, float, float, str]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
+        sources = {"now": ROOT}
+        if args.baseline:
+            sources = {args.baseline: extract(args.baseline, Path(tmp)), **sources}
+        for label, src in sources.items():
+            tag = "base" if label != "now" else "now"
+            stack = generate(Path(tmp), "probes", specs, src, env, tag)
+            twin = generate(Path(tmp), "twin", specs, src, env, tag)
+            override = twin.path / "no-health.yml"
+            override.write_text(
+                NO_HEALTH.format(
+                    services="".join(NO_HEALTH_SERVICE.format(name=svc) for _, svc in specs)
+                )
+            )
+            files = ["-f", str(twin.path / "docker-compose.yml"), "-f", str(override)]
+            try:
+                print(f"== {label}: building and starting both stacks", file=sys.stderr)
+                stack.compose("build")
+                twin.compose(*files, "build")
+                stack.compose("up", "--detach", "--wait", "--wait-timeout", "300")
+                twin.compose(*files, "up", "--detach")
+                time.sleep(max(15.0, min(args.window, 30.0)))  # the twin's starts settle too
+                ids, twin_ids = stack.containers(), twin.containers()
+                both = {
+                    **{("s", k): v for k, v in ids.items()},
+                    **{("t", k): v for k, v in twin_ids.items()},
+                }
+                before = {key: api.cpu_ns(cid) for key, cid in both.items()}
+                t0 = time.perf_counter()
+                time.sleep(args.window)
+                after = {key: api.cpu_ns(cid) for key, cid in both.items()}
+                elapsed = time.perf_counter() - t0
+                pct = {k: (after[k] - before[k]) / elapsed / 1e9 * 100 for k in both}
+                rows[label] = {}
+                for svc, cid in ids.items():
+                    per_run, interval = probe_cpu(api, stack, cid, args.probe_runs)
+                    alone = per_run / interval * 100 if interval else 0.0
+                    rows[label][svc] = (
+                        pct[("s", svc)],
+                        pct[("t", svc)],
+                        alone,
+                        f"{interval:g} s / {per_run * 1000:.1f} ms" if interval else "-",
+                    )
+            finally:
+                stack.destroy()
+                subprocess.run(
+                    [
+                        "docker",
+                        "compose",
+                        "-p",
+                        twin.name,
+                        *files,
+                        "down",
+                        "--volumes",
+                        "--rmi",
+                        "local",
+                        "--timeout",
+                        "1",
+                    ],
+                    env=env,
+                    capture_output=True,
+                    stdin=subprocess.DEVNULL,
+                )
+                shutil.rmtree(stack.path, ignore_errors=True)
+                shutil.rmtree(twin.path, ignore_errors=True)
+
+    print(
+        "| templates | kind | interval / CPU per probe | with healthcheck | twin without "
+        "| healthcheck (difference) | probe alone |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    misses = []
+    for label, services in rows.items():
+        for svc in sorted(services, key=lambda s: kinds[s]):
+            probed, bare, alone, interval = services[svc]
+            print(
+                f"| {label} | {kinds[svc]} | {interval} | {probed:.2f} % | {bare:.2f} % "
+                f"| {probed - bare:.2f} % | {alone:.2f} % |"
+            )
+            if label == "now" and max(probed - bare, alone) > TARGET_CPU:
+                misses.append(f"{kinds[svc]}: {max(probed - bare, alone):.2f} % of a core")
+    for miss in misses:
+        print(f"target missed (<= {TARGET_CPU:g} % of a core per service): {miss}")
+    return 1 if misses and not args.smoke else 0
+
+
 def measure(stack: Stack, api: EngineAPI, args: argparse.Namespace) -> Figures:
     figures = Figures()
     print(f"== {stack.what} ({stack.name})", file=sys.stderr)
@@ -316,9 +439,16 @@ def main() -> int:
         "--layouts", default="default,7-service", help="which layouts, comma-separated"
     )
     parser.add_argument("--smoke", action="store_true", help="one quick pass, no verdict (CI)")
+    parser.add_argument(
+        "--probe-cost",
+        action="store_true",
+        help="only the healthchecks' CPU at rest: every kind, against a twin without them",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.cold_runs, args.window, args.probe_runs, args.baseline = 1, 0, 5, 2, None
+    if args.probe_cost:
+        return probe_cost(args)
 
     env = lab_env()
     if env is None:
