@@ -40,15 +40,19 @@ class HealthCheck(_Strict):
     one probes with its Dockerfile's HEALTHCHECK command, whose flags the timings here fill in.
 
     Engine 20.10 (API 1.41) runs the first probe one full `interval` after the start and has no
-    `start_interval` (Compose refuses that key below engine 25), so `interval` alone sets how
-    soon a service is seen healthy: short, paid for by each probe's CPU (about 20 ms for an
-    `exec` alone on the lab) every `interval` in steady state."""
+    `start_interval` (Compose refuses that key below engine 25, and 20.10's builder the
+    Dockerfile's --start-interval), so `interval` alone sets how soon a service is seen healthy
+    and what its probes cost at rest: each one is an exec in the container (about 15 ms of CPU
+    for the exec alone on the lab) plus the probe's own work. 3 s keeps a 20 ms probe under 1%
+    of a core; a kind whose probe costs more sets a longer one (benchmarks/bench_stack.py
+    --probe-cost measures them). Engines 25+ probe every `start_interval` (5 s by default)
+    while a container is starting, so there the first probe comes at 5 s."""
 
     test: list[str] | None = Field(
         default=None,
         description="compose healthcheck test; none: the image's HEALTHCHECK command (built kinds)",
     )
-    interval: str = Field(default="2s", pattern=_DURATION)
+    interval: str = Field(default="3s", pattern=_DURATION)
     timeout: str = Field(default="3s", pattern=_DURATION)
     retries: int = Field(default=5, ge=1)
     start_period: str = Field(
