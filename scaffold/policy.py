@@ -23,6 +23,10 @@ from scaffold.dockerfile import Stage, dockerfile_stages, syntax_image
 from scaffold.images import _HUB_ALIASES, DOCKER_HUB, Image, parse_image, unmirrored
 from scaffold.state import STATE_DIR
 
+# libyaml's parser when PyYAML has it (the same safe constructor, several times faster than the
+# pure-Python one: YAML parsing was about 6% of a 5-service `dockergen new`).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 if TYPE_CHECKING:
     from scaffold.templatesets.loader import TemplateSet
 
@@ -106,7 +110,7 @@ def _built_images(path: Path) -> list[str]:
     """The `image:` of each compose service with `build:`: the project's own images, which every
     deploy target runs (dockergen.yml `images`) and no registry rule applies to."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError):
         return []
     services = data.get("services") if isinstance(data, dict) else None

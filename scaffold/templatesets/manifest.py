@@ -23,6 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scaffold.errors import TemplateSetError
 from scaffold.images import canonical
 
+# libyaml's parser when PyYAML has it (the same safe constructor, several times faster than the
+# pure-Python one: YAML parsing was about 6% of a 5-service `dockergen new`).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 _LABEL_KEY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -573,7 +577,7 @@ def read_yaml(path: Path, where: str | None = None) -> object:
     """A set's YAML file; `where` is how messages name it (default: its path)."""
     where = where or str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise TemplateSetError(f"can't read {where}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

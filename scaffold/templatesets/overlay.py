@@ -36,6 +36,10 @@ from scaffold.errors import TemplateSetError
 from scaffold.templatesets.manifest import parse_manifest, read_yaml
 from scaffold.templatesets.sources import Fetched, Source, cache_dir, fetch, parse
 
+# libyaml's parser when PyYAML has it (the same safe constructor, several times faster than the
+# pure-Python one: YAML parsing was about 6% of a 5-service `dockergen new`).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Files = dict[str, tuple[bytes, int]]  # relative POSIX path -> (content, mode)
 
 COPIER_FILES = ("copier.yml", "copier.yaml")
@@ -200,7 +204,7 @@ def deep_merge(base: Any, over: Any) -> Any:
 
 def _yaml(data: bytes, where: str) -> Any:
     try:
-        return yaml.safe_load(data.decode("utf-8"))
+        return yaml.load(data.decode("utf-8"), Loader=_SAFE_LOADER)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
