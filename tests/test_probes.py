@@ -1,0 +1,167 @@
+"""The cheap healthcheck probes (issue 16) decide what they claim, run here without an engine.
+
+Each probe is taken from a generated project (the compose file or the Dockerfile, as the engine
+gets it) and run against stand-ins: the fastapi probe against a local HTTP server, the postgres
+probe against postmaster.pid files in each of the postmaster's states. The lab tests
+(tests/e2e/test_stack.py) run them in the real containers.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from projects import generate, services
+
+PGDATA = "/var/lib/postgresql/data"
+LOGINS_READY = "/tmp/logins-ready"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("probes") / "p"
+    generate(target, {"services": services(("fastapi", "api"), "postgres")})
+    return target
+
+
+def dockerfile_healthcheck(dockerfile: Path) -> list[str]:
+    """The exec-form command of the Dockerfile's HEALTHCHECK (its continuation line)."""
+    lines = dockerfile.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK "))
+    cmd = lines[at + 1].strip()
+    assert cmd.startswith("CMD ["), cmd
+    return list(json.loads(cmd.removeprefix("CMD ")))
+
+
+# ------------------------------------------------------------------------------------ fastapi
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        code = self.status if self.path == "/healthz" else 404
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[http.server.HTTPServer]:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def run_python_probe(cmd: list[str], port: int) -> int:
+    assert cmd[0] == "python"
+    env = {"PORT": str(port), "PATH": os.environ.get("PATH", "")}
+    return subprocess.run([sys.executable, *cmd[1:]], env=env, timeout=30).returncode
+
+
+def test_fastapi_probe_is_a_raw_socket_in_an_isolated_interpreter(project: Path) -> None:
+    cmd = dockerfile_healthcheck(project / "api" / "Dockerfile")
+    assert cmd[:4] == ["python", "-I", "-S", "-c"]  # no site, no environment, no urllib
+    assert "urllib" not in cmd[4]
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (500, False), (503, False)])
+def test_fastapi_probe_passes_only_on_200(
+    project: Path, server: http.server.HTTPServer, status: int, healthy: bool, monkeypatch
+) -> None:
+    monkeypatch.setattr(_Health, "status", status)
+    cmd = dockerfile_healthcheck(project / "api" / "Dockerfile")
+    code = run_python_probe(cmd, server.server_address[1])
+    assert (code == 0) is healthy, code
+
+
+def test_fastapi_probe_fails_when_nothing_listens(project: Path) -> None:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    port = httpd.server_address[1]
+    httpd.server_close()  # the port is free again: a refused connection
+    assert run_python_probe(dockerfile_healthcheck(project / "api" / "Dockerfile"), port) != 0
+
+
+# ----------------------------------------------------------------------------------- postgres
+
+# postmaster.pid as PostgreSQL 17 writes it: pid, data dir, start time, port, socket dir,
+# listen address, shared memory key, then the status line (padded to 8 characters).
+PID_LINES = ["7", PGDATA, "1796248914", "5432", "/var/run/postgresql", "*", "  1515672 5"]
+
+
+def postgres_probe(project: Path, root: Path) -> str:
+    """The compose healthcheck of postgres, with compose's `$$` unescaped and its two paths
+    moved under `root`."""
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))
+    test = compose["services"]["postgres"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    assert "pg_isready" not in test[1]  # no client, no backend forked for it
+    script = test[1].replace("$$", "$")
+    assert PGDATA + "/postmaster.pid" in script and LOGINS_READY in script
+    return script.replace(PGDATA, str(root / "data")).replace(LOGINS_READY, str(root / "ready"))
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
+@pytest.mark.parametrize(
+    ("logins", "lines", "healthy"),
+    [
+        (True, [*PID_LINES, "ready   "], True),
+        (False, [*PID_LINES, "ready   "], False),  # logins not made yet
+        (True, [*PID_LINES, "starting"], False),  # recovering or starting
+        (True, [*PID_LINES, "stopping"], False),  # shutting down
+        (True, PID_LINES, False),  # no status line yet
+        (True, None, False),  # no postmaster
+    ],
+)
+def test_postgres_probe_reads_the_postmaster_status(
+    project: Path, tmp_path: Path, logins: bool, lines: list[str] | None, healthy: bool
+) -> None:
+    (tmp_path / "data").mkdir()
+    if logins:
+        (tmp_path / "ready").touch()
+    if lines is not None:
+        (tmp_path / "data" / "postmaster.pid").write_text("\n".join(lines) + "\n")
+    script = postgres_probe(project, tmp_path)
+    code = subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode
+    assert (code == 0) is healthy, code
+
+
+# ------------------------------------------------------------------------- startup: no rich
+
+
+def test_is_live_answers_without_importing_rich_when_piped() -> None:
+    """`dockergen new` piped or redirected: the progress check doesn't import rich (20-40 ms)."""
+    code = (
+        "import sys; from scaffold import progress; "
+        "print(progress.is_live(), 'rich' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "False"]
+    forced = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "TTY_COMPATIBLE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert forced == ["True", "True"]  # forced: rich decides, as before
