@@ -704,6 +704,11 @@ def _shell_optional(args: list[str]) -> list[str]:
 
 def main() -> None:
     """Console entry point."""
+    # dockergen's pydantic models are its own: no pydantic plugin (an observability hook found
+    # through the entry points of every installed distribution) has anything to see in them, and
+    # that scan, on the first model, cost 30-100 ms of every command but --help. typer does the
+    # same for the adapters it builds. A value the user set is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if os.environ.get("_DOCKERGEN_COMPLETE"):  # a shell asks for completions
         from typer import completion
 
