@@ -500,13 +500,16 @@ def test_rendered_healthchecks_carry_each_kinds_timings(tmp_path: Path) -> None:
     for name, kind in (("db", "postgres"), ("cache", "redis")):
         health = tset.kinds[kind].healthcheck
         assert health is not None
-        assert services[name]["healthcheck"]["interval"] == health.interval == "2s"
+        assert services[name]["healthcheck"]["interval"] == health.interval
         assert {k: services[name]["healthcheck"][k] for k in ("timeout", "retries")} == {
             "timeout": health.timeout,
             "retries": health.retries,
         }
         assert services[name]["healthcheck"]["start_period"] == health.start_period
     assert services["db"]["healthcheck"]["start_period"] == "30s"
+    # postgres's own 2 s (its probe is cheap), redis the model's default 3 s (issue 16)
+    assert services["db"]["healthcheck"]["interval"] == "2s"
+    assert services["cache"]["healthcheck"]["interval"] == "3s"
     for name, kind in (("web", "react"), ("api", "fastapi"), ("node", "express")):
         health = tset.kinds[kind].healthcheck
         assert health is not None and health.test is None
@@ -517,8 +520,9 @@ def test_rendered_healthchecks_carry_each_kinds_timings(tmp_path: Path) -> None:
             "start-period": health.start_period,
             "retries": str(health.retries),
         }
+    assert _healthcheck_flags(project / "node" / "Dockerfile")["interval"] == "6s"  # node: 40-60 ms
     assert _healthcheck_flags(project / "api" / "Dockerfile") == {
-        "interval": "2s",
+        "interval": "3s",
         "timeout": "3s",
         "start-period": "10s",
         "retries": "5",
