@@ -7,10 +7,11 @@ database, then `docker stack deploy`. Checked: every service reaches its replica
 healthy tasks; a marker written to the database survives `docker service update --force` and
 `docker stack rm` + a new deploy; a rolling update of the backend to a new tag while a bounded
 request loop (at most 300 requests to 127.0.0.1) goes through the frontend records 0 failures;
-the database's credentials are not in the frontend's tasks. The all-databases layout (every
-backend kind, every database kind the lab has a look-alike of) deploys healthy too, every
-backend ready through the frontend. The engine is left as found: the
-swarm is left (`docker swarm leave --force`) only when this module initialised it.
+the database's credentials are not in the frontend's tasks; a second engine in a network
+namespace of its own joins as a worker and the backend's tasks spread over both nodes (see
+`second_node`). The same checks run on the all-databases layout in test_swarm_full.py. The
+engine is left as found: the swarm is left (`docker swarm leave --force`) only when this module
+initialised it.
 
 The lab's kernel has no IPVS (no /proc/net/ip_vs): the swarm's routing mesh and its virtual IPs
 can't work there. The stack file keeps both (right for a real swarm); the test deploys it with
@@ -200,8 +201,8 @@ class Stack:
             if running != wanted or running == "0":
                 return False
         for svc in self.project.services:
-            # this node's tasks (another node's run there: swarm counts a task with a
-            # healthcheck as running only once it is healthy)
+            # the tasks on this engine (the manager); a task on another node is in the counts
+            # above only once healthy: swarm reports a task with a healthcheck running then
             ids = self.containers(svc["name"])
             states = [
                 (c.get("State", {}).get("Health") or {}).get("Status", "none")
