@@ -121,6 +121,8 @@ def test_databases_stay_put_and_stateless_services_roll(project: Path) -> None:
                 "delay": "5s",
             }
             assert deploy["rollback_config"]["order"] == "start-first"
+            # its tasks spread over the nodes (tests/e2e/test_swarm.py: over a second node)
+            assert deploy["placement"] == {"preferences": [{"spread": "node.id"}]}
             assert not volumes
         assert deploy["restart_policy"]["condition"] == "any"
 

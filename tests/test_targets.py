@@ -113,10 +113,18 @@ def test_add_and_remove_update_every_target_keeping_hand_edits(
     stack = project / "deploy" / "swarm" / "stack.yml"
     workloads = project / "deploy" / "kubernetes" / "workloads.yaml"
     compose = project / "docker-compose.yml"
+    policies = project / "deploy" / "kubernetes" / "network-policies.yaml"
+    generator_file = project / "secrets" / "kustomization.yaml"
     edits = {
         stack: ("      replicas: 2\n", "      replicas: 3  # ours\n"),
         workloads: ("  replicas: 2\n", "  replicas: 4  # ours\n"),
         compose: ("    restart: unless-stopped\n", "    restart: always  # ours\n"),
+        # the files that gain and lose redis's parts: its policy, its secrets' generators
+        policies: ("  name: allow-dns\n", "  name: allow-dns\n  annotations: {team: ours}\n"),
+        generator_file: (
+            "secretGenerator:\n",
+            "generatorOptions:\n  labels: {team: ours}\nsecretGenerator:\n",
+        ),
     }
     for path, (old, new) in edits.items():
         text = path.read_text()
@@ -132,7 +140,9 @@ def test_add_and_remove_update_every_target_keeping_hand_edits(
     assert "redis" in yaml.safe_load(stack.read_text())["services"]
     manifests = list(yaml.safe_load_all(workloads.read_text()))
     assert ("StatefulSet", "redis") in {(d["kind"], d["metadata"]["name"]) for d in manifests if d}
-    generator = yaml.safe_load((project / "secrets" / "kustomization.yaml").read_text())
+    assert "redis" in {d["metadata"]["name"] for d in yaml.safe_load_all(policies.read_text()) if d}
+    generator = yaml.safe_load(generator_file.read_text())
+    assert generator["generatorOptions"] == {"labels": {"team": "ours"}}
     redis_files = sorted(p.name for p in (project / "secrets").glob("redis_*"))
     assert redis_files  # the new database's secrets, each one read by the generator
     names = {g["name"]: g["files"] for g in generator["secretGenerator"]}
@@ -145,7 +155,8 @@ def test_add_and_remove_update_every_target_keeping_hand_edits(
         assert new in path.read_text(), path
     assert "redis" not in yaml.safe_load(stack.read_text())["services"]
     assert "redis" not in workloads.read_text()
-    assert "redis" not in (project / "secrets" / "kustomization.yaml").read_text()
+    assert "redis" not in policies.read_text()
+    assert "redis" not in generator_file.read_text()
     for file in redis_files:  # kept: the data they guard may still exist
         assert (project / "secrets" / file).is_file()
 
