@@ -32,6 +32,8 @@ RESERVED = frozenset(
         "syntax",
         "targets",
         "images",
+        "compose_file",
+        "starter",
     }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
@@ -162,6 +164,19 @@ def _service(svc: Service) -> dict[str, Any]:
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
         "networks": list(svc.networks),
+        # the user's code (dockergen init): its folder, Docker file names, how it installs,
+        # what starts it and what probes it; a starter service keeps the kind's own
+        "folder": svc.folder,
+        "context": "." if svc.folder == "." else f"./{svc.folder}",
+        "dockerfile": svc.dockerfile,
+        "dockerignore": svc.dockerignore,
+        "starter": svc.starter,
+        "version": svc.version,
+        "package_manager": svc.package_manager,
+        "installs": dict(svc.installs) if svc.installs else None,
+        "entry": svc.entry,
+        "run": list(svc.run) if svc.run else None,
+        "probe": list(svc.probe) if svc.probe else None,
     }
 
 
@@ -215,4 +230,6 @@ def build_context(plan: Project) -> dict[str, Any]:
         "built": [svc for svc in services if svc["build"]],
         "secrets": [_secret(s) for s in plan.secrets],
         "volumes": [v.name for v in plan.volumes],
+        "compose_file": plan.compose_file,
+        "starter": plan.starter,
     }

@@ -303,6 +303,13 @@ class Layout(_Model):
         description="write each kind's starter app; false for a repository `dockergen init` "
         "brought in, whose code is the user's and is never written over",
     )
+    beside: list[str] = Field(
+        default_factory=list,
+        description="files of the repository's own (a Dockerfile, .dockerignore, "
+        "docker-compose.yml, README.md; project-relative) that dockergen's versions stand "
+        "beside instead of replacing: Dockerfile.dockergen, Dockerfile.dockergen.dockerignore, "
+        "docker-compose.dockergen.yml, README.dockergen.md (`dockergen init`)",
+    )
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
     @field_validator("project", mode="before")
@@ -341,6 +348,8 @@ class Layout(_Model):
             data.pop("images")
         if self.starter:
             data.pop("starter")
+        if not self.beside:
+            data.pop("beside")
         if self.template_ref is None:
             data.pop("template_ref")
         if not self.answers:
@@ -523,6 +532,7 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
             what = f"kind {svc.kind!r}" if category_published else f"a {kind.category}"
             raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
     _check_uses(layout, tset)
+    _check_user_code(layout, tset)
 
     by_default = {s.name: published_by_default(s, layout, tset) for s in layout.services}
     taken: dict[int, str] = {}
@@ -560,6 +570,31 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
         raise LayoutError("the layout has no project name and none could be derived")
     check = _project_or_error(final_project)
     return layout.model_copy(update={"services": services, "project": check})
+
+
+def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
+    """The user's-code fields name what the set has (a version with an image, a package
+    manager it knows), and no two built services share a folder (one Dockerfile each)."""
+    from scaffold.usercode import folder, package_manager, resolve_version
+
+    folders: dict[str, str] = {}
+    for svc in layout.services:
+        kind = tset.kinds[svc.kind]
+        if svc.version is not None:
+            resolve_version(svc.name, kind, svc.version)
+        if svc.package_manager is not None or (
+            not layout.starter and kind.user_code.package_managers
+        ):
+            package_manager(svc.name, kind, svc.package_manager)
+        if not tset.builds(svc.kind):
+            continue
+        where = folder(svc.name, svc.path)
+        if where in folders:
+            raise LayoutError(
+                f"services {folders[where]!r} and {svc.name!r} are both built from {where!r}: "
+                "give each its own folder ('path')"
+            )
+        folders[where] = svc.name
 
 
 def _check_uses(layout: Layout, tset: TemplateSet) -> None:

@@ -54,12 +54,23 @@ def write_error(exc: OSError, dst: Path) -> str:
     return f"{reason} while {doing} {path}"
 
 
-def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust: bool) -> None:
+def _copy(
+    tset: TemplateSet,
+    subdir: str,
+    dst: Path,
+    data: dict[str, Any],
+    trust: bool,
+    exclude: tuple[str, ...] = (),
+) -> None:
     from copier.errors import CopierError  # heavy import: only when rendering
 
     try:
         copy_folder(
-            tset.root, dst, {**data, "dg_subdir": subdir}, exclude=NEVER_RENDERED, unsafe=trust
+            tset.root,
+            dst,
+            {**data, "dg_subdir": subdir},
+            exclude=NEVER_RENDERED + exclude,
+            unsafe=trust,
         )
     except (CopierError, TemplateError, yaml.YAMLError, OSError) as exc:
         raise _failure(tset, subdir, dst, exc) from None
@@ -95,13 +106,38 @@ def render(
     context = build_context(plan)
     _copy(tset, "project", dst, context, trust)
     for svc, data in zip(plan.built, context["built"], strict=True):
-        _copy(tset, f"kinds/{svc.kind}/files", dst / svc.name, {**context, "svc": data}, trust)
+        # without the starter app (dockergen init) only the kind's Docker files are written
+        skip = () if svc.starter else tuple(tset.kinds[svc.kind].user_code.starter_files)
+        _copy(tset, f"kinds/{svc.kind}/files", dst / svc.folder, {**context, "svc": data}, trust, skip)
     if enforce_policy:
         violations = check_output(dst, tset)
         if violations:
             raise PolicyError(violations)
+    _stand_beside(plan, dst)
     try:
         (dst / LAYOUT_FILE).write_text(plan.layout.to_yaml(), encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(write_error(exc, dst)) from None
+
+
+def _stand_beside(plan: Project, dst: Path) -> None:
+    """Give dockergen's files the names that stand beside the user's own (dockergen.yml
+    `beside`): the compose file and each service's Dockerfile name them, so they are built."""
+    import posixpath
+
+    moves: dict[str, str] = {}
+    for svc in plan.built:
+        for name, ours in (("Dockerfile", svc.dockerfile), (".dockerignore", svc.dockerignore)):
+            if name != ours:
+                moves[posixpath.normpath(posixpath.join(svc.folder, name))] = posixpath.normpath(
+                    posixpath.join(svc.folder, ours)
+                )
+    for rel in sorted(plan.beside.paths):
+        moves.setdefault(rel, plan.beside.name(rel))
+    try:
+        for rel, ours in moves.items():
+            if (dst / rel).is_file():
+                (dst / rel).rename(dst / ours)
     except OSError as exc:
         raise TargetError(write_error(exc, dst)) from None
 

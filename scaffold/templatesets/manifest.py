@@ -272,6 +272,88 @@ class CategorySpec(_Strict):
         return self.published if self.published is not None else not self.internal
 
 
+
+class PackageManager(_Strict):
+    """How one package manager installs a built kind's dependencies from its lockfile, in the
+    Dockerfile's dependency stage (before the source is copied, so a source change reuses it)."""
+
+    lockfiles: list[str] = Field(
+        min_length=1,
+        description="the manifest and lockfile(s) copied before the install (a trailing `*` "
+        "makes one optional, as in `go.sum*`)",
+    )
+    setup: str | None = Field(
+        default=None,
+        description="a RUN that installs the manager itself in the build stage (pinned), when "
+        "the build image lacks it",
+    )
+    install: str = Field(description="the RUN that installs the dependencies, without dev ones")
+    project: str | None = Field(
+        default=None,
+        description="after the whole source is copied: installs the project itself (a src/ "
+        "package) into the environment the runtime takes",
+    )
+    build: str | None = Field(
+        default=None, description="after the whole source is copied: builds it (a frontend)"
+    )
+
+
+class Versions(_Strict):
+    """The runtime versions a kind has images for (dockergen.yml `version`)."""
+
+    match: Literal["exact", "minimum"] = Field(
+        default="exact",
+        description="exact: the version's leading parts name a known one (3.12.4 -> 3.12); "
+        "minimum: the oldest known one at or above it (a go.mod `go` line is a minimum)",
+    )
+    images: dict[str, dict[str, str]] = Field(
+        description="version -> role -> image, over the kind's `images`"
+    )
+
+    @field_validator("images")
+    @classmethod
+    def _numeric(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for key in value:
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", key):
+                raise ValueError(f"version {key!r}: use numbers separated by dots (3.12, 20)")
+        return value
+
+
+class Probes(_Strict):
+    """A healthcheck that needs nothing from the app (dockergen.yml `health`), run with what the
+    runtime image already has. May use {{ port }} and {{ path }}."""
+
+    http: list[str] = Field(min_length=1, description="exit 0 when GET {{ path }} answers < 400")
+    tcp: list[str] = Field(min_length=1, description="exit 0 when the port accepts a connection")
+
+
+class UserCode(_Strict):
+    """How a kind builds around the user's own code (`dockergen init`, `starter: false`)."""
+
+    starter_files: list[str] = Field(
+        default_factory=list,
+        description="files/ paths (globs, as copier excludes them) that are the starter app, "
+        "not written when the layout's `starter` is false; the rest are the Docker files",
+    )
+    package_manager: str | None = Field(
+        default=None, description="the manager a service without `package_manager` gets"
+    )
+    package_managers: dict[str, PackageManager] = Field(default_factory=dict)
+    entry: str | None = Field(
+        default=None, description="the entry a service without `entry` gets (starter: false)"
+    )
+    command: list[str] | None = Field(
+        default=None,
+        description="what starts the user's app; may use {{ entry }} and {{ port }}",
+    )
+    health: str | None = Field(
+        default=None,
+        description="the probe a service without `health` gets when the starter app (and its "
+        "/healthz) isn't there: an HTTP path or 'tcp'; none: the kind's own probe still works",
+    )
+    probes: Probes | None = None
+
+
 class Kind(_Strict):
     """One stack, as declared by `kinds/<kind>/kind.yml`."""
 
@@ -325,6 +407,14 @@ class Kind(_Strict):
     develop: Develop = Field(
         default_factory=Develop,
         description="`docker compose watch` rules and the dev server (built kinds only)",
+    )
+    versions: Versions | None = Field(
+        default=None, description="runtime versions with their images (dockergen.yml `version`)"
+    )
+    user_code: UserCode = Field(
+        default_factory=UserCode,
+        description="building around the user's code (`dockergen init`): package managers, "
+        "entry, probes, and which files/ are the starter app",
     )
 
     @property
