@@ -177,6 +177,7 @@ def _service(svc: Service) -> dict[str, Any]:
         "entry": svc.entry,
         "run": list(svc.run) if svc.run else None,
         "probe": list(svc.probe) if svc.probe else None,
+        "health": svc.health,
     }
 
 

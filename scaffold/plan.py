@@ -164,6 +164,7 @@ class Service:
     entry: str | None = None
     run: tuple[str, ...] | None = None  # what starts the user's app (kind.yml user_code.command)
     probe: tuple[str, ...] | None = None  # the HEALTHCHECK command; None: the kind's own
+    health: str | None = None  # what `probe` checks: 'tcp' or an HTTP path
     notes: tuple[str, ...] = ()  # for the report: a version met by a newer toolchain
 
     @property
@@ -554,6 +555,7 @@ def _user_code(
         "entry": entry,
         "run": run,
         "probe": probe,
+        "health": health if probe else None,
         "notes": tuple(notes),
     }
 
