@@ -354,6 +354,148 @@ class UserCode(_Strict):
     probes: Probes | None = None
 
 
+_GLOB = r"^[^/\s][^\s]*$"  # relative; `_inside` also refuses `..`: it stays inside the folder
+
+
+def _inside(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError(f"{value!r} must stay inside the folder (no '..')")
+    return value
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {value!r}: {exc}") from None
+    return value
+
+
+class Contains(_Strict):
+    """Some file under the folder whose text matches a regular expression."""
+
+    files: str = Field(pattern=_GLOB, description="glob under the folder, e.g. **/*.go")
+    pattern: str = Field(description="regular expression (Python re, MULTILINE)")
+
+    _pattern = field_validator("pattern")(_check_regex)
+    _files = field_validator("files")(_inside)
+
+
+class Marker(_Strict):
+    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
+
+    files: list[str] = Field(
+        min_length=1,
+        description="file names (globs) in the folder, any one of which must be there: "
+        "package.json, requirements*.txt",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="dependency names those files must all declare (read by the file's format: "
+        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
+    )
+    contains: Contains | None = Field(
+        default=None, description="and a file under the folder must match this"
+    )
+    missing: str | None = Field(
+        default=None,
+        description="the files are there but `contains` matches nothing: bad input, and this "
+        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
+    )
+
+
+class Fact(_Strict):
+    """Where a fact about the user's code is read: a file (glob), optionally a key of its
+    parsed content (JSON, TOML, go.mod directives) and a regular expression whose first group is
+    the value. `value` shapes it; the first fact of a list that gives a value wins."""
+
+    file: str = Field(pattern=_GLOB, description="glob under the service's folder")
+    key: str | None = Field(
+        default=None, description="dotted key into the parsed file: engines.node, go"
+    )
+    match: str | None = Field(
+        default=None,
+        description="regular expression (MULTILINE) on the text or the key's value; its first "
+        "group (else the whole match) is {0}",
+    )
+    value: str | None = Field(
+        default=None,
+        description="the fact, from {0} (what matched), {path} (the file), {dir}, {name} (the "
+        "file's folder and that folder's name), {module} (the file as a dotted module, less "
+        "`strip`); default {0}",
+    )
+    strip: list[str] = Field(
+        default_factory=list, description="leading folders {module} leaves out: src/"
+    )
+    name: str | None = Field(
+        default=None,
+        description="entry facts only: when several files give one, each is a service of its "
+        "own named by this ({name}: cmd/<name>)",
+    )
+    up: bool = Field(
+        default=False,
+        description="also look in the folders above, up to the repository's root (a workspace's "
+        "lockfile)",
+    )
+
+    _match = field_validator("match")(_check_regex)
+    _file = field_validator("file")(_inside)
+
+
+class Facts(_Strict):
+    """What `init` records of a detected service, each the first fact that gives a value."""
+
+    version: list[Fact] = Field(
+        default_factory=list, description="runtime version, normalised to major(.minor)"
+    )
+    package_manager: list[Fact] = Field(default_factory=list)
+    entry: list[Fact] = Field(default_factory=list)
+    port: list[Fact] = Field(default_factory=list, description="a whole number 1-65535")
+    health: list[Fact] = Field(default_factory=list, description="an HTTP path starting with /")
+
+
+class Detect(_Strict):
+    """How `dockergen init` finds the kind in an existing repository: a built kind's folder
+    by its `markers`, a database by what its users declare (`dependencies`, `env`, `images`)."""
+
+    markers: list[Marker] = Field(
+        default_factory=list, description="a folder matching any one is a service of the kind"
+    )
+    priority: int = Field(
+        default=0,
+        description="when a folder matches several kinds, the highest wins (a plain index.html "
+        "site is less specific than a Vite app, which has one too)",
+    )
+    facts: Facts = Field(default_factory=Facts)
+    health: str | None = Field(
+        default=None,
+        description="the probe when the code names no health route: tcp (the port accepts "
+        "connections); none: the kind's own probe (which dockergen's own files serve)",
+        pattern=r"^(tcp|/.*)$",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="a service declaring any of these dependencies uses a service of this kind",
+    )
+    env: list[str] = Field(
+        default_factory=list,
+        description="regular expressions on the values of .env.example (DATABASE_URL=postgres://)"
+        " that mean a service of this kind",
+    )
+    images: list[str] = Field(
+        default_factory=list,
+        description="images (without tag) of an existing compose file that are this kind",
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _check_regex(item)
+        return value
+
+
 class Kind(_Strict):
     """One stack, as declared by `kinds/<kind>/kind.yml`."""
 
@@ -415,6 +557,10 @@ class Kind(_Strict):
         default_factory=UserCode,
         description="building around the user's code (`dockergen init`): package managers, "
         "entry, probes, and which files/ are the starter app",
+    )
+    detect: Detect = Field(
+        default_factory=Detect,
+        description="how `dockergen init` recognises the kind in an existing repository",
     )
 
     @property
