@@ -14,6 +14,7 @@ from scaffold.secretfiles import ensure_secrets
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 if TYPE_CHECKING:
+    from scaffold.adopt import InitResult
     from scaffold.edits import LayoutEdit as LayoutEdit  # for the CLI's type hints
     from scaffold.update import DriftResult, UpdateResult
     from scaffold.verify import VerifyResult
@@ -177,6 +178,79 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
 
 def new_report(result: NewResult) -> str:
     from scaffold.report import new_report as report
+
+    return report(result)
+
+
+# --------------------------------------------------------------------- init
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    """What `dockergen init` was asked: a repository, and how to settle its layout."""
+
+    directory: Path = Path(".")
+    layout_file: Path | None = None  # skips detection
+    template: str | None = None
+    template_ref: str | None = None
+    yes: bool = False  # accept detection without the review
+    interactive: bool = False  # a terminal to review on
+    replace: bool = False  # write over the repository's Docker files (originals kept)
+
+
+def init_project(request: InitRequest, *, trust: bool = False, echo: Any = print) -> InitResult:
+    """`dockergen init`: detect (or read) the layout, show why, review it (a terminal, without
+    --yes), then generate around the code (scaffold.adopt). `echo` shows the detection before
+    the review."""
+    from scaffold import adopt
+    from scaffold import layout as layouts
+    from scaffold.errors import UsageError
+    from scaffold.templatesets.sources import recorded_location
+
+    root = request.directory.absolute()
+    adopt.check_root(root)
+    found = adopt.Found()
+    if request.layout_file is not None:
+        layout = layouts.load(request.layout_file)
+        data = layout.model_dump(exclude_unset=True)
+        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
+            data["template"], ref = recorded_location(
+                data["template"], request.layout_file.absolute().parent, root
+            )
+            if ref and "template_ref" not in data:
+                data["template_ref"] = ref
+    else:
+        if not request.yes and not request.interactive:
+            raise UsageError(
+                "no terminal to review what init detects on",
+                hint="pass --yes to accept it, or --layout FILE",
+            )
+        data = {}
+    if request.template is not None:
+        data["template"], ref = recorded_location(request.template, Path.cwd(), root)
+        if ref and request.template_ref is None:
+            data["template_ref"] = ref
+    if request.template_ref is not None:
+        data["template_ref"] = request.template_ref
+    tset = load_template_set(data.get("template"), data.get("template_ref"), base=root)
+    if request.layout_file is None:
+        detected, found = adopt.detect_layout(root, tset)
+        data = {**detected, **{k: v for k, v in data.items() if k in ("template", "template_ref")}}
+    project = adopt.project_name(root, data)
+    if request.interactive and not request.yes and request.layout_file is None:
+        from scaffold.interview import review_only
+        from scaffold.report import detection_lines
+
+        echo("\n".join(detection_lines(found)))
+        data = review_only(tset, project, data, action="init {project}", echo=echo)
+    data["project"] = project
+    return adopt.init_repository(
+        root, data, tset, replace=request.replace, trust=trust, found=found
+    )
+
+
+def init_report(result: InitResult) -> str:
+    from scaffold.report import init_report as report
 
     return report(result)
 

@@ -31,6 +31,7 @@ from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import CategorySpec, Kind, Relation
 from scaffold.usercode import Beside, folder, package_manager, resolve_version
 
+NOTHING_BESIDE = Beside(frozenset())
 EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
 DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
 
@@ -199,7 +200,7 @@ class Project:
     policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
     syntax: str | None  # the `# syntax=` frontend image, mirror and digest applied
     targets: tuple[str, ...] = ("compose",)  # where it is deployed (dockergen.yml `targets`)
-    beside: Beside = Beside(frozenset())  # the user's files dockergen's stand beside
+    beside: Beside = NOTHING_BESIDE  # the user's files dockergen's stand beside
     starter: bool = True
 
     @property
@@ -442,9 +443,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 port=svc.port,
                 publish=published_on,
                 build=build,
-                images=tuple(
-                    Image(role, image(ref) or ref) for role, ref in images_of.items()
-                ),
+                images=tuple(Image(role, image(ref) or ref) for role, ref in images_of.items()),
                 image=image(kind.image),
                 ref=layout.images.ref(layout.project, svc.name) if build else _run(image, kind),
                 user=kind.user,

@@ -108,7 +108,8 @@ def render(
     for svc, data in zip(plan.built, context["built"], strict=True):
         # without the starter app (dockergen init) only the kind's Docker files are written
         skip = () if svc.starter else tuple(tset.kinds[svc.kind].user_code.starter_files)
-        _copy(tset, f"kinds/{svc.kind}/files", dst / svc.folder, {**context, "svc": data}, trust, skip)
+        where = dst / svc.folder
+        _copy(tset, f"kinds/{svc.kind}/files", where, {**context, "svc": data}, trust, skip)
     if enforce_policy:
         violations = check_output(dst, tset)
         if violations:

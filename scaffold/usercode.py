@@ -73,8 +73,7 @@ def package_manager(service: str, kind: Kind, name: str | None) -> tuple[str, Pa
     if chosen is None or chosen not in managers:
         known = ", ".join(sorted(managers)) or "none"
         raise LayoutError(
-            f"service {service!r}: {kind.name} has no package manager {chosen!r}; "
-            f"known: {known}"
+            f"service {service!r}: {kind.name} has no package manager {chosen!r}; known: {known}"
         )
     return chosen, managers[chosen]
 

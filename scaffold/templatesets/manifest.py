@@ -272,7 +272,6 @@ class CategorySpec(_Strict):
         return self.published if self.published is not None else not self.internal
 
 
-
 class PackageManager(_Strict):
     """How one package manager installs a built kind's dependencies from its lockfile, in the
     Dockerfile's dependency stage (before the source is copied, so a source change reuses it)."""
@@ -332,8 +331,9 @@ class UserCode(_Strict):
 
     starter_files: list[str] = Field(
         default_factory=list,
-        description="files/ paths (globs, as copier excludes them) that are the starter app, "
-        "not written when the layout's `starter` is false; the rest are the Docker files",
+        description="the starter app's paths as rendered (`requirements.txt`, not "
+        "`requirements.txt.jinja`; gitignore-style patterns, as copier excludes them), not "
+        "written when the layout's `starter` is false; the rest are the Docker files",
     )
     package_manager: str | None = Field(
         default=None, description="the manager a service without `package_manager` gets"
