@@ -168,6 +168,9 @@ def init_repository(
         # a file the set writes that the repository has, and that doesn't stand beside it
         taken = set(replaced)
         clash = [rel for rel in files if rel not in taken and (root / rel).exists()]
+        if clash and replace:  # any file of the same name: written over, the original kept
+            replaced = sorted({*replaced, *(rel for rel in clash if (root / rel).is_file())})
+            clash = [rel for rel in clash if not (root / rel).is_file()]
         if clash:
             raise TargetError(
                 f"{root / clash[0]} is in the way: dockergen writes a file of that name there",

@@ -331,8 +331,9 @@ class UserCode(_Strict):
 
     starter_files: list[str] = Field(
         default_factory=list,
-        description="the starter app's paths as rendered (`requirements.txt`, not "
-        "`requirements.txt.jinja`; gitignore-style patterns, as copier excludes them), not "
+        description="the starter app's paths as rendered (`/requirements.txt`, not "
+        "`requirements.txt.jinja`; gitignore-style patterns as copier excludes them, so a "
+        "leading / anchors one to the files/ root), not "
         "written when the layout's `starter` is false; the rest are the Docker files",
     )
     package_manager: str | None = Field(
