@@ -196,6 +196,7 @@ class InitRequest:
     yes: bool = False  # accept detection without the review
     interactive: bool = False  # a terminal to review on
     replace: bool = False  # write over the repository's Docker files (originals kept)
+    syntax_line: bool = True
 
 
 def init_project(request: InitRequest, *, trust: bool = False, echo: Any = print) -> InitResult:
@@ -244,6 +245,8 @@ def init_project(request: InitRequest, *, trust: bool = False, echo: Any = print
         echo("\n".join(detection_lines(found)))
         data = review_only(tset, project, data, action="init {project}", echo=echo)
     data["project"] = project
+    if not request.syntax_line:
+        data["options"] = {**data.get("options", {}), "syntax_line": False}
     return adopt.init_repository(
         root, data, tset, replace=request.replace, trust=trust, found=found
     )

@@ -363,6 +363,12 @@ def init(
             "--trust", help="Let a template set from a path or URL run code (copier tasks)."
         ),
     ] = False,
+    no_syntax_line: Annotated[
+        bool,
+        typer.Option(
+            "--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."
+        ),
+    ] = False,
 ) -> None:
     """Bring an existing repository under dockergen: detect its services, review them, and
     write the Docker files around its code (never over a file of yours)."""
@@ -376,6 +382,7 @@ def init(
         yes=yes,
         interactive=_stdin_is_tty(),
         replace=replace,
+        syntax_line=not no_syntax_line,
     )
     result = init_project(request, trust=trust)
     typer.echo(init_report(result))
