@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -323,6 +324,9 @@ class Marker(_Strict):
     )
 
 
+_FACT_FIELDS = frozenset({"0", "path", "dir", "name", "module"})
+
+
 class Fact(_Strict):
     """Where a fact about the user's code is read: a file (glob), optionally a key of its
     parsed content (JSON, TOML, go.mod directives) and a regular expression whose first group is
@@ -359,6 +363,18 @@ class Fact(_Strict):
 
     _match = field_validator("match")(_check_regex)
     _file = field_validator("file")(_inside)
+
+    @field_validator("value", "name")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        """Only the placeholders detection fills: a typo fails when the set loads."""
+        for _, name, _, _ in string.Formatter().parse(value or ""):
+            if name is not None and name not in _FACT_FIELDS:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}} in {value!r}; "
+                    "use {0}, {path}, {dir}, {name}, {module}"
+                )
+        return value
 
 
 class Facts(_Strict):
