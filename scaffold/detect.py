@@ -378,6 +378,9 @@ def _try_marker(
     present = sorted({f for pattern in marker.files for f in _matching(tree, folder, pattern)})
     if not present:
         return None, None
+    for fact in marker.unless:
+        if any(_read_fact(tree, folder, fact, rel) for rel in _matching(tree, folder, fact.file)):
+            return None, None  # a workspace's root, say: its members are the services
     why = ", ".join(present)
     if marker.dependencies:
         wanted = [normalise_dependency(d) for d in marker.dependencies]

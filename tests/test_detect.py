@@ -631,3 +631,29 @@ def test_random_repositories_never_crash_and_give_valid_names(
     assert all(s.port is None or 1 <= s.port <= 65535 for s in d.layout.services)
     layouts.normalise(d.layout, default_set())
     yaml.safe_load(d.layout.to_yaml())
+
+
+def test_a_workspace_root_is_not_an_app_its_packages_are(tmp_path: Path) -> None:
+    """An npm workspace's root package.json declares vite and react for its tooling."""
+    write(
+        tmp_path,
+        {
+            "package.json": pkg({"vite": "6", "react": "19"}, workspaces=["packages/*"]),
+            "packages/shop/package.json": pkg({"vite": "6", "react": "19"}),
+            "packages/api/package.json": pkg({"express": "5"}),
+        },
+    )
+    d = detect(tmp_path, default_set())
+    assert [(s.name, s.kind) for s in d.layout.services] == [("shop", "react"), ("api", "express")]
+
+
+def test_the_detection_examples_of_the_authoring_guide_are_valid() -> None:
+    """docs/template-sets.md's `detect:` blocks are what a set may say."""
+    from scaffold.templatesets.manifest import Detect
+
+    text = (HERE.parent / "docs" / "template-sets.md").read_text(encoding="utf-8")
+    section = text[text.index("### Detection") : text.index("## 5.")]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    for block in blocks:
+        Detect.model_validate(yaml.safe_load(block)["detect"])

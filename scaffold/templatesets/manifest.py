@@ -301,29 +301,6 @@ class Contains(_Strict):
     _files = field_validator("files")(_inside)
 
 
-class Marker(_Strict):
-    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
-
-    files: list[str] = Field(
-        min_length=1,
-        description="file names (globs) in the folder, any one of which must be there: "
-        "package.json, requirements*.txt",
-    )
-    dependencies: list[str] = Field(
-        default_factory=list,
-        description="dependency names those files must all declare (read by the file's format: "
-        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
-    )
-    contains: Contains | None = Field(
-        default=None, description="and a file under the folder must match this"
-    )
-    missing: str | None = Field(
-        default=None,
-        description="the files are there but `contains` matches nothing: bad input, and this "
-        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
-    )
-
-
 _FACT_FIELDS = frozenset({"0", "path", "dir", "name", "module"})
 
 
@@ -387,6 +364,34 @@ class Facts(_Strict):
     entry: list[Fact] = Field(default_factory=list)
     port: list[Fact] = Field(default_factory=list, description="a whole number 1-65535")
     health: list[Fact] = Field(default_factory=list, description="an HTTP path starting with /")
+
+
+class Marker(_Strict):
+    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
+
+    files: list[str] = Field(
+        min_length=1,
+        description="file names (globs) in the folder, any one of which must be there: "
+        "package.json, requirements*.txt",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="dependency names those files must all declare (read by the file's format: "
+        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
+    )
+    contains: Contains | None = Field(
+        default=None, description="and a file under the folder must match this"
+    )
+    missing: str | None = Field(
+        default=None,
+        description="the files are there but `contains` matches nothing: bad input, and this "
+        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
+    )
+    unless: list[Fact] = Field(
+        default_factory=list,
+        description="facts that, when any gives a value, mean the folder is not this kind after "
+        "all: a workspace's root (pnpm-workspace.yaml; package.json `workspaces`)",
+    )
 
 
 class Detect(_Strict):
