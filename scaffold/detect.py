@@ -36,7 +36,14 @@ from typing import Any
 import yaml
 
 from scaffold.errors import LayoutError
-from scaffold.layout import Layout, parse, published_by_default, suggest_name, unique_name
+from scaffold.layout import (
+    RESERVED_NAMES,
+    Layout,
+    parse,
+    published_by_default,
+    suggest_name,
+    unique_name,
+)
 from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import Fact, Kind, Marker
 
@@ -204,7 +211,14 @@ def _matching(tree: _Tree, folder: str, pattern: str) -> list[str]:
     rx = _glob(pattern)
     if "/" not in pattern:
         return [n for n in tree.dirs.get(folder, []) if rx.match(n)]
-    return [p for p in tree.under(folder) if rx.match(p)]
+    # tests' and examples' copies of the app (a conftest's FastAPI(), a fixture's listen) are
+    # not the app: they are skipped unless the pattern names such a folder itself
+    named = set(pattern.split("/"))
+    return [
+        p
+        for p in tree.under(folder)
+        if rx.match(p) and not (NOT_SERVICES - named).intersection(p.split("/")[:-1])
+    ]
 
 
 def _join(folder: str, rel: str) -> str:
@@ -623,7 +637,8 @@ def _compose_images(tree: _Tree, warnings: list[str]) -> list[tuple[str, str, st
             continue
         services = data.get("services") if isinstance(data, dict) else None
         for svc_name, spec in (services or {}).items() if isinstance(services, dict) else ():
-            if isinstance(spec, dict) and isinstance(spec.get("image"), str):
+            built = isinstance(spec, dict) and "build" in spec  # the user's own app
+            if isinstance(spec, dict) and isinstance(spec.get("image"), str) and not built:
                 out.append((name, str(svc_name), spec["image"]))
     return out
 
@@ -643,145 +658,18 @@ def detect(root: Path, tset: TemplateSet) -> Detection:
         raise LayoutError(
             f"{root} is empty: there is no code to detect (`dockergen new` starts a project)"
         )
-    reasons: list[Reason] = []
-    warnings: list[str] = []
+    run = _Run(tree, tset)
     if tree.truncated:
-        warnings.append(f"more than {MAX_FILES} files: only the first were looked at")
-
-    # 1. Folders claimed by kinds, parents first; a claimed folder's subfolders are its own.
-    services: list[_Service] = []
-    problems: list[str] = []
-    claimed: list[str] = []
-    for folder in _candidates(tree):
-        if any(folder.startswith(c + "/") or c == "." for c in claimed):
-            continue
-        claims, folder_problems = _claims(tree, folder, tset)
-        if not claims:
-            problems += folder_problems
-            continue
-        claimed.append(folder)
-        best = claims[0]
-        for other in claims[1:]:
-            if other.kind.detect.priority < best.kind.detect.priority:
-                continue  # what `priority` is for: a Vite app's index.html is no site of its own
-            warnings.append(
-                f"{_shown(folder)} also looks like {other.kind.name} ({other.why}); "
-                f"taken as {best.kind.name}, the set's first (give kind.yml `detect.priority`)"
-            )
-        services.append(
-            _Service(
-                name="",
-                kind=best.kind,
-                path=folder,
-                why=best.why,
-                manifests=best.manifests,
-            )
-        )
-    if problems:
-        raise LayoutError(problems[0])
-    if not services:
-        markers = sorted(
-            {f for k in tset.kinds.values() for m in k.detect.markers for f in m.files}
-        )
-        raise LayoutError(
-            f"found nothing to run in {root}: no folder has what a kind of template set "
-            f"{tset.name!r} is detected by ({', '.join(markers)})"
-        )
-
-    # 2. Each service's facts; a folder with several entries (cmd/api, cmd/admin) is several.
-    expanded: list[_Service] = []
+        run.warnings.append(f"more than {MAX_FILES} files: only the first were looked at")
+    services = run.entries(run.claim_folders(root))
     for svc in services:
-        entries = _entries(tree, svc.path, svc.kind.detect.facts.entry)
-        if len(entries) > 1:
-            for found in entries:
-                expanded.append(
-                    _Service(
-                        name=found.name,
-                        kind=svc.kind,
-                        path=svc.path,
-                        why=f"{', '.join(svc.manifests)}, and {found.file} is one of its entries",
-                        manifests=svc.manifests,
-                        scope=found.dir,
-                        entry=found,
-                    )
-                )
-        else:
-            svc.entry = entries[0] if entries else None
-            expanded.append(svc)
-    services = expanded
-    taken: set[str] = set()
-    for svc in services:
-        base = svc.name or (
-            svc.kind.default_name if svc.path == "." else suggest_name(PurePosixPath(svc.path).name)
-        )
-        svc.name = unique_name(base, taken)
-        taken.add(svc.name)
-        where = _shown(svc.path)
-        subject = f"{where} ({svc.entry.dir})" if svc.scope != "." and svc.entry else where
-        reasons.append(
-            Reason(svc.path, f"{subject} is {svc.kind.name} (service {svc.name}): {svc.why}")
-        )
-        _facts(tree, svc, reasons, warnings)
+        run.describe(svc)
+    databases = run.databases(services)
 
-    # 3. Databases: what the services declare, .env.example values, a compose file's images.
-    databases: dict[str, _Service] = {}
-
-    def database(kind: Kind, why: str) -> str:
-        if kind.name not in databases:
-            name = unique_name(kind.default_name, taken | {d.name for d in databases.values()})
-            databases[kind.name] = _Service(name, kind, ".", why, ())
-            reasons.append(Reason(".", f"database {name} is {kind.name}: {why}"))
-        return databases[kind.name].name
-
-    db_kinds = _database_kinds(tset)
-    for svc in services:
-        connects = set(tset.category(svc.kind.category).connects)
-        declared: dict[str, str] = {}
-        for rel in svc.manifests:
-            for dep in dependencies(tree, _join(svc.path, rel)):
-                declared.setdefault(dep, rel)
-        evidence: list[tuple[Kind, str]] = []
-        for kind in db_kinds:
-            deps = [d for d in kind.detect.dependencies if normalise_dependency(d) in declared]
-            if deps:
-                file = declared[normalise_dependency(deps[0])]
-                evidence.append((kind, f"{_join(svc.path, file)} depends on {deps[0]}"))
-                continue
-            env = _env_match(kind, _env_values(tree, svc.path)) if svc.path != "." else None
-            if env:
-                evidence.append((kind, env))
-        for kind, why in evidence:
-            if kind.category not in connects:
-                warnings.append(
-                    f"{svc.name}: {why}, but a {svc.kind.category} connects to no {kind.category}"
-                )
-                continue
-            name = database(kind, why)
-            if name not in svc.uses:
-                svc.uses.append(name)
-                svc.stated_uses = True
-    root_env = _env_values(tree, ".")
-    for kind in db_kinds:
-        env = _env_match(kind, root_env)
-        if env:
-            database(kind, env)
-    for file, svc_name, image in _compose_images(tree, warnings):
-        repo = _image_repo(image)
-        found_kind = next(
-            (k for k in db_kinds if repo in (i.lower() for i in k.detect.images)), None
-        )
-        if found_kind is not None:
-            database(found_kind, f"{file} runs {image} (its service {svc_name})")
-        else:
-            warnings.append(
-                f"{file}: service {svc_name!r} runs {image}, which no kind of template set "
-                f"{tset.name!r} detects: it is not carried over"
-            )
-
-    # 4. The layout, in the set's category order; then the checks normalise would make.
+    # The layout, in the set's category order; then the port check normalise can't word.
     order = list(tset.categories)
     every = sorted(
-        [*services, *databases.values()],
+        [*services, *databases],
         key=lambda s: order.index(s.kind.category) if s.kind.category in order else len(order),
     )
     data: dict[str, Any] = {
@@ -795,7 +683,147 @@ def detect(root: Path, tset: TemplateSet) -> Detection:
             data["template_ref"] = tset.ref
     layout = parse(data, source="the detected layout")
     _check_ports(layout, tset, {s.name: s for s in every})
-    return Detection(layout=layout, reasons=tuple(reasons), warnings=tuple(warnings))
+    return Detection(layout=layout, reasons=tuple(run.reasons), warnings=tuple(run.warnings))
+
+
+@dataclass
+class _Run:
+    """One detection: the tree, the set, and the reasons and warnings gathered on the way."""
+
+    tree: _Tree
+    tset: TemplateSet
+    reasons: list[Reason] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # service names given so far, and those dockergen.yml reserves (a `secrets/` folder)
+    taken: set[str] = field(default_factory=lambda: set(RESERVED_NAMES))
+
+    def claim_folders(self, root: Path) -> list[_Service]:
+        """Folders claimed by kinds, parents first; a claimed folder's subfolders are its own."""
+        services: list[_Service] = []
+        problems: list[str] = []
+        claimed: list[str] = []
+        for folder in _candidates(self.tree):
+            if any(c == "." or folder.startswith(c + "/") for c in claimed):
+                continue
+            claims, folder_problems = _claims(self.tree, folder, self.tset)
+            if not claims:
+                problems += folder_problems
+                continue
+            claimed.append(folder)
+            best = claims[0]
+            for other in claims[1:]:
+                if other.kind.detect.priority < best.kind.detect.priority:
+                    continue  # what `priority` is for: a Vite app's index.html is no site
+                self.warnings.append(
+                    f"{_shown(folder)} also looks like {other.kind.name} ({other.why}); taken "
+                    f"as {best.kind.name}, the set's first (give kind.yml `detect.priority`)"
+                )
+            services.append(_Service("", best.kind, folder, best.why, best.manifests))
+        if problems:
+            raise LayoutError(problems[0])
+        if not services:
+            markers = sorted(
+                {f for k in self.tset.kinds.values() for m in k.detect.markers for f in m.files}
+            )
+            raise LayoutError(
+                f"found nothing to run in {root}: no folder has what a kind of template set "
+                f"{self.tset.name!r} is detected by ({', '.join(markers)})"
+            )
+        return services
+
+    def entries(self, services: list[_Service]) -> list[_Service]:
+        """Each service's entry; a folder with several (cmd/api, cmd/admin) is several."""
+        out: list[_Service] = []
+        for svc in services:
+            found = _entries(self.tree, svc.path, svc.kind.detect.facts.entry)
+            if len(found) <= 1:
+                svc.entry = found[0] if found else None
+                out.append(svc)
+                continue
+            for entry in found:
+                why = f"{', '.join(svc.manifests)}, and {entry.file} is one of its entries"
+                out.append(
+                    _Service(entry.name, svc.kind, svc.path, why, svc.manifests, entry.dir, entry)
+                )
+        return out
+
+    def describe(self, svc: _Service) -> None:
+        """The service's name (its folder's, its entry's, or its kind's at the root), why it
+        is one, and its facts."""
+        base = svc.name or (
+            svc.kind.default_name if svc.path == "." else suggest_name(PurePosixPath(svc.path).name)
+        )
+        svc.name = unique_name(base, self.taken)
+        self.taken.add(svc.name)
+        subject = _shown(svc.path)
+        if svc.scope != ".":
+            subject += f" ({svc.scope})"
+        self.reasons.append(
+            Reason(svc.path, f"{subject} is {svc.kind.name} (service {svc.name}): {svc.why}")
+        )
+        _facts(self.tree, svc, self.reasons, self.warnings)
+
+    def databases(self, services: list[_Service]) -> list[_Service]:
+        """Databases from what the services declare (recorded in their `uses`), from the
+        root's .env.example and from an existing compose file's images (used by every
+        service that connects to them)."""
+        found: dict[str, _Service] = {}
+
+        def database(kind: Kind, why: str) -> str:
+            if kind.name not in found:
+                name = unique_name(kind.default_name, self.taken)
+                self.taken.add(name)
+                found[kind.name] = _Service(name, kind, ".", why, ())
+                self.reasons.append(Reason(".", f"database {name} is {kind.name}: {why}"))
+            return found[kind.name].name
+
+        kinds = _database_kinds(self.tset)
+        for svc in services:
+            connects = self.tset.category(svc.kind.category).connects
+            for kind, why in self._declared(svc, kinds):
+                if kind.category not in connects:
+                    self.warnings.append(
+                        f"{svc.name}: {why}, but a {svc.kind.category} connects to no "
+                        f"{kind.category}"
+                    )
+                    continue
+                name = database(kind, why)
+                if name not in svc.uses:
+                    svc.uses.append(name)
+                    svc.stated_uses = True
+        root_env = _env_values(self.tree, ".")
+        for kind in kinds:
+            env = _env_match(kind, root_env)
+            if env:
+                database(kind, env)
+        for file, svc_name, image in _compose_images(self.tree, self.warnings):
+            repo = _image_repo(image)
+            match = next((k for k in kinds if repo in (i.lower() for i in k.detect.images)), None)
+            if match is not None:
+                database(match, f"{file} runs {image} (its service {svc_name})")
+            else:
+                self.warnings.append(
+                    f"{file}: service {svc_name!r} runs {image}, which no kind of template set "
+                    f"{self.tset.name!r} detects: it is not carried over"
+                )
+        return list(found.values())
+
+    def _declared(self, svc: _Service, kinds: list[Kind]) -> list[tuple[Kind, str]]:
+        """The database kinds a service's own manifests or .env.example name, and where."""
+        declared: dict[str, str] = {}
+        for rel in svc.manifests:
+            for dep in dependencies(self.tree, _join(svc.path, rel)):
+                declared.setdefault(dep, rel)
+        own_env = _env_values(self.tree, svc.path) if svc.path != "." else []
+        out: list[tuple[Kind, str]] = []
+        for kind in kinds:
+            deps = [d for d in kind.detect.dependencies if normalise_dependency(d) in declared]
+            if deps:
+                file = _join(svc.path, declared[normalise_dependency(deps[0])])
+                out.append((kind, f"{file} depends on {deps[0]}"))
+            elif env := _env_match(kind, own_env):
+                out.append((kind, env))
+        return out
 
 
 def _env_match(kind: Kind, values: list[tuple[str, str, str]]) -> str | None:

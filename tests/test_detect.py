@@ -657,3 +657,19 @@ def test_the_detection_examples_of_the_authoring_guide_are_valid() -> None:
     assert len(blocks) == 2
     for block in blocks:
         Detect.model_validate(yaml.safe_load(block)["detect"])
+
+
+def test_a_tests_copy_of_the_app_is_not_the_entry_and_reserved_names_are_avoided(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "secrets/requirements.txt": "fastapi\n",
+            "secrets/tests/conftest.py": "app = FastAPI()\n",
+            "secrets/src/vault/api/app.py": "api: FastAPI = FastAPI(title='vault')\n",
+        },
+    )
+    d = detect(tmp_path, default_set())
+    (svc,) = d.layout.services
+    assert (svc.name, svc.path, svc.entry) == ("secrets-2", "secrets", "vault.api.app:api")
