@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -383,27 +384,7 @@ class Contains(_Strict):
     _files = field_validator("files")(_inside)
 
 
-class Marker(_Strict):
-    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
-
-    files: list[str] = Field(
-        min_length=1,
-        description="file names (globs) in the folder, any one of which must be there: "
-        "package.json, requirements*.txt",
-    )
-    dependencies: list[str] = Field(
-        default_factory=list,
-        description="dependency names those files must all declare (read by the file's format: "
-        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
-    )
-    contains: Contains | None = Field(
-        default=None, description="and a file under the folder must match this"
-    )
-    missing: str | None = Field(
-        default=None,
-        description="the files are there but `contains` matches nothing: bad input, and this "
-        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
-    )
+_FACT_FIELDS = frozenset({"0", "path", "dir", "name", "module"})
 
 
 class Fact(_Strict):
@@ -443,6 +424,18 @@ class Fact(_Strict):
     _match = field_validator("match")(_check_regex)
     _file = field_validator("file")(_inside)
 
+    @field_validator("value", "name")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        """Only the placeholders detection fills: a typo fails when the set loads."""
+        for _, name, _, _ in string.Formatter().parse(value or ""):
+            if name is not None and name not in _FACT_FIELDS:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}} in {value!r}; "
+                    "use {0}, {path}, {dir}, {name}, {module}"
+                )
+        return value
+
 
 class Facts(_Strict):
     """What `init` records of a detected service, each the first fact that gives a value."""
@@ -454,6 +447,34 @@ class Facts(_Strict):
     entry: list[Fact] = Field(default_factory=list)
     port: list[Fact] = Field(default_factory=list, description="a whole number 1-65535")
     health: list[Fact] = Field(default_factory=list, description="an HTTP path starting with /")
+
+
+class Marker(_Strict):
+    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
+
+    files: list[str] = Field(
+        min_length=1,
+        description="file names (globs) in the folder, any one of which must be there: "
+        "package.json, requirements*.txt",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="dependency names those files must all declare (read by the file's format: "
+        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
+    )
+    contains: Contains | None = Field(
+        default=None, description="and a file under the folder must match this"
+    )
+    missing: str | None = Field(
+        default=None,
+        description="the files are there but `contains` matches nothing: bad input, and this "
+        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
+    )
+    unless: list[Fact] = Field(
+        default_factory=list,
+        description="facts that, when any gives a value, mean the folder is not this kind after "
+        "all: a workspace's root (pnpm-workspace.yaml; package.json `workspaces`)",
+    )
 
 
 class Detect(_Strict):
