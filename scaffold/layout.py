@@ -573,11 +573,11 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
 
 
 def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
-    """The user's-code fields name what the set has (a version with an image, a package
-    manager it knows), and no two built services share a folder (one Dockerfile each)."""
-    from scaffold.usercode import folder, package_manager, resolve_version
+    """The user's-code fields name what the set has: a version with an image, a package
+    manager it knows. (Services may share a folder: Go's cmd/ layout builds two binaries from
+    one module; each gets a Dockerfile of its own, `<name>.Dockerfile`.)"""
+    from scaffold.usercode import package_manager, resolve_version
 
-    folders: dict[str, str] = {}
     for svc in layout.services:
         kind = tset.kinds[svc.kind]
         if svc.version is not None:
@@ -586,15 +586,6 @@ def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
             not layout.starter and kind.user_code.package_managers
         ):
             package_manager(svc.name, kind, svc.package_manager)
-        if not tset.builds(svc.kind):
-            continue
-        where = folder(svc.name, svc.path)
-        if where in folders:
-            raise LayoutError(
-                f"services {folders[where]!r} and {svc.name!r} are both built from {where!r}: "
-                "give each its own folder ('path')"
-            )
-        folders[where] = svc.name
 
 
 def _check_uses(layout: Layout, tset: TemplateSet) -> None:

@@ -374,6 +374,9 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
     secrets = {s.name: _secrets(s.name, kinds[s.name], clients[s.name]) for s in layout.services}
     internal = {s.name: tset.category(kinds[s.name].category).internal for s in layout.services}
     beside = Beside(frozenset(layout.beside))
+    # folders more than one built service is built from (Go's cmd/ layout): a Dockerfile each
+    built_in = [folder(s.name, s.path) for s in layout.services if tset.builds(s.kind)]
+    shared = frozenset(f for f in built_in if built_in.count(f) > 1)
     services: list[Service] = []
     for svc in layout.services:
         kind = kinds[svc.name]
@@ -428,7 +431,9 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
             ),
         }
         build = tset.builds(svc.kind)
-        code = _user_code(svc, kind, variables, starter=layout.starter, beside=beside)
+        code = _user_code(
+            svc, kind, variables, starter=layout.starter, beside=beside, shared=shared
+        )
         images_of = code.pop("images")
         if internal[svc.name]:
             networks = [data_network(svc.name)]
@@ -510,6 +515,7 @@ def _user_code(
     *,
     starter: bool,
     beside: Beside,
+    shared: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The plan's user's-code fields of one service, and its images for its `version`.
 
@@ -545,8 +551,11 @@ def _user_code(
     return {
         "images": images,
         "folder": where,
-        "dockerfile": beside.dockerfile(where),
-        "dockerignore": beside.dockerignore(where),
+        # one of several services of its folder: `<name>.Dockerfile` and its own ignore file
+        "dockerfile": f"{svc.name}.Dockerfile" if where in shared else beside.dockerfile(where),
+        "dockerignore": f"{svc.name}.Dockerfile.dockerignore"
+        if where in shared
+        else beside.dockerignore(where),
         "starter": starter,
         "version": version,
         "package_manager": manager,

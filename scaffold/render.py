@@ -110,6 +110,11 @@ def render(
         skip = () if svc.starter else tuple(tset.kinds[svc.kind].user_code.starter_files)
         where = dst / svc.folder
         _copy(tset, f"kinds/{svc.kind}/files", where, {**context, "svc": data}, trust, skip)
+        # its own names (beside the user's, or one of several in the folder), before the next
+        # service of the folder renders its own
+        for name, ours in (("Dockerfile", svc.dockerfile), (".dockerignore", svc.dockerignore)):
+            if name != ours and (where / name).is_file():
+                _rename(where / name, where / ours, dst)
     if enforce_policy:
         violations = check_output(dst, tset)
         if violations:
@@ -121,26 +126,20 @@ def render(
         raise TargetError(write_error(exc, dst)) from None
 
 
-def _stand_beside(plan: Project, dst: Path) -> None:
-    """Give dockergen's files the names that stand beside the user's own (dockergen.yml
-    `beside`): the compose file and each service's Dockerfile name them, so they are built."""
-    import posixpath
-
-    moves: dict[str, str] = {}
-    for svc in plan.built:
-        for name, ours in (("Dockerfile", svc.dockerfile), (".dockerignore", svc.dockerignore)):
-            if name != ours:
-                moves[posixpath.normpath(posixpath.join(svc.folder, name))] = posixpath.normpath(
-                    posixpath.join(svc.folder, ours)
-                )
-    for rel in sorted(plan.beside.paths):
-        moves.setdefault(rel, plan.beside.name(rel))
+def _rename(src: Path, dst_path: Path, dst: Path) -> None:
     try:
-        for rel, ours in moves.items():
-            if (dst / rel).is_file():
-                (dst / rel).rename(dst / ours)
+        src.rename(dst_path)
     except OSError as exc:
         raise TargetError(write_error(exc, dst)) from None
+
+
+def _stand_beside(plan: Project, dst: Path) -> None:
+    """Give the project's files that stand beside the user's own (dockergen.yml `beside`)
+    their names: the README and compose file (a service's Docker files have theirs already)."""
+    for rel in sorted(plan.beside.paths):
+        ours = plan.beside.name(rel)
+        if ours != rel and (dst / rel).is_file():
+            _rename(dst / rel, dst / ours, dst)
 
 
 def template_record(tset: TemplateSet) -> str:

@@ -259,6 +259,27 @@ def test_each_package_manager_and_probe(tmp_path: Path, kind: str, manager: str,
         assert_no_findings(oracles.run_oracle(oracle, root))
 
 
+def test_two_services_of_one_folder_get_a_dockerfile_each(tmp_path: Path):
+    """Go's cmd/ layout: two binaries of one module, both built from the root."""
+    root = repo(tmp_path, {".": ("go", "go")}, **{"cmd/admin/main.go": "package main\n"})
+    data = {
+        "services": [
+            {"name": "admin", "kind": "go", "path": ".", "entry": "./cmd/admin", "port": 8081},
+            {"name": "api", "kind": "go", "path": ".", "entry": "./cmd/api", "health": "/healthz"},
+        ]
+    }
+    init(root, data)
+    services = compose(root)["services"]
+    assert services["admin"]["build"] == {"context": ".", "dockerfile": "admin.Dockerfile"}
+    assert services["api"]["build"] == {"context": ".", "dockerfile": "api.Dockerfile"}
+    assert "-o /out/server ./cmd/admin" in (root / "admin.Dockerfile").read_text()
+    assert "-o /out/server ./cmd/api" in (root / "api.Dockerfile").read_text()
+    assert (root / "api.Dockerfile.dockerignore").is_file()
+    assert not (root / "Dockerfile").exists() and not (root / ".dockerignore").exists()
+    assert_no_findings(oracles.run_all(root))
+    assert update_project(root).changes == []
+
+
 # ----------------------------------------------------------------------- a normal project after
 
 
@@ -313,7 +334,7 @@ def test_a_team_set_works_on_an_init_repository(tmp_path: Path, shop: Path):
     [
         ({"version": "3.9"}, LayoutError, "known versions: 3.11, 3.12, 3.13, 3.14"),
         ({"package_manager": "pipenv"}, LayoutError, "known: pip, poetry, uv"),
-        ({"path": "web"}, LayoutError, "both built from 'web'"),
+        ({"path": "../api"}, LayoutError, "a folder inside the project"),
     ],
 )
 def test_bad_layout_is_one_line_and_nothing_written(
