@@ -102,6 +102,31 @@ def project_name(root: Path, data: dict[str, Any]) -> str:
         return suggest_name(root.name)
 
 
+def find_workspaces(root: Path, data: dict[str, Any], tset: TemplateSet) -> None:
+    """Record `workspace` for each service whose package manager's lockfile isn't in its
+    folder but at an ancestor's, as that manager's workspace lockfiles (pnpm's monorepo): it is
+    then built from there. What the repository has decides, so only init looks."""
+    for svc in data.get("services", []):
+        kind = tset.kinds.get(svc.get("kind", ""))
+        if svc.get("workspace") or kind is None or not tset.builds(kind.name):
+            continue
+        spec = kind.user_code.package_managers.get(
+            svc.get("package_manager") or kind.user_code.package_manager or ""
+        )
+        if spec is None or spec.workspace is None:
+            continue
+        where = folder(svc["name"], svc.get("path"))
+        own = [name for name in spec.lockfiles if not name.endswith("*")]
+        if all((root / where / name).is_file() for name in own):
+            continue
+        parts = [] if where == "." else where.split("/")
+        for depth in range(len(parts) - 1, -1, -1):
+            above = "/".join(parts[:depth]) or "."
+            if all((root / above / name).is_file() for name in spec.workspace.lockfiles):
+                svc["workspace"] = above
+                break
+
+
 def _existing_compose(root: Path) -> list[str]:
     return [name for name in COMPOSE_FILES if (root / name).is_file()]
 
@@ -154,6 +179,8 @@ def init_repository(
     data = {**data, "starter": False}
     data.setdefault("project", project_name(root, data))
     data.pop("beside", None)  # decided here, from what the repository has
+    data["services"] = [dict(s) for s in data.get("services", [])]
+    find_workspaces(root, data, tset)
     layout = parse(data, source=str(root / LAYOUT_FILE))
     own = own_files(root, layout, tset)
     replaced = own if replace else [rel for rel in own if rel == LAYOUT_FILE]

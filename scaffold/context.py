@@ -7,6 +7,7 @@ The context is produced from the plan and handed to copier; no Python code reads
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,8 +168,13 @@ def _service(svc: Service) -> dict[str, Any]:
         # the user's code (dockergen init): its folder, Docker file names, how it installs,
         # what starts it and what probes it; a starter service keeps the kind's own
         "folder": svc.folder,
-        "context": "." if svc.folder == "." else f"./{svc.folder}",
+        "context": "." if svc.context == "." else f"./{svc.context}",
+        "member": svc.member,
         "dockerfile": svc.dockerfile,
+        # the Dockerfile as compose names it, from the build context
+        "dockerfile_path": posixpath.join(svc.member, svc.dockerfile)
+        if svc.member
+        else svc.dockerfile,
         "dockerignore": svc.dockerignore,
         "starter": svc.starter,
         "version": svc.version,

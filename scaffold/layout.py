@@ -143,6 +143,12 @@ class Service(_Model):
         description="the service's folder (its build context), relative to the project root, "
         "'.' for the root; default: the service's name",
     )
+    workspace: str | None = Field(
+        default=None,
+        description="the workspace root the service's folder is a member of (where its "
+        "lockfile is; pnpm): the build context, from which it installs itself alone; default: "
+        "none, the folder is the context",
+    )
     version: str | None = Field(
         default=None,
         description="runtime version (node 20, python 3.12, go 1.22); one the kind has an "
@@ -179,7 +185,7 @@ class Service(_Model):
                 check_name(item, "service")
         return value
 
-    @field_validator("path", mode="before")
+    @field_validator("path", "workspace", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -337,7 +343,7 @@ class Layout(_Model):
                 entry.pop("publish")
             if entry["uses"] is None:  # recorded only when given: older files stay byte-stable
                 entry.pop("uses")
-            for key in ("path", "version", "package_manager", "entry", "health"):
+            for key in ("path", "workspace", "version", "package_manager", "entry", "health"):
                 if entry[key] is None:
                     entry.pop(key)
         if self.options == Options():
@@ -585,7 +591,17 @@ def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
         if svc.package_manager is not None or (
             not layout.starter and kind.user_code.package_managers
         ):
-            package_manager(svc.name, kind, svc.package_manager)
+            name, spec = package_manager(svc.name, kind, svc.package_manager)
+            if svc.workspace is not None and spec.workspace is None:
+                raise LayoutError(f"service {svc.name!r}: {name} has no workspaces in this set")
+        if svc.workspace is not None:
+            where = svc.path or svc.name
+            inside = svc.workspace == "." or (where + "/").startswith(svc.workspace + "/")
+            if not inside:
+                raise LayoutError(
+                    f"service {svc.name!r}: its folder {where!r} is not inside its workspace "
+                    f"{svc.workspace!r}"
+                )
 
 
 def _check_uses(layout: Layout, tset: TemplateSet) -> None:

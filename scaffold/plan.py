@@ -155,7 +155,9 @@ class Service:
     clients: tuple[str, ...] = ()  # the services that connect to it (their logins, if per-client)
     # Building around the user's code (dockergen.yml path, version, package_manager, entry,
     # health; scaffold.usercode). The defaults are a starter project's.
-    folder: str = ""  # its build context, project-relative ('.' for the root); "" = its name
+    folder: str = ""  # its folder, project-relative ('.' for the root); "" = its name
+    context: str = ""  # its build context: its folder, or the workspace root it belongs to
+    member: str | None = None  # its folder from the workspace root (dockergen.yml `workspace`)
     dockerfile: str = "Dockerfile"  # `Dockerfile.dockergen` beside the user's own
     dockerignore: str = ".dockerignore"
     starter: bool = True  # its starter app is written
@@ -534,14 +536,29 @@ def _user_code(
         images.update(kind.versions.images[version])
         notes += [note] if note else []
     manager, installs = None, None
+    context, member = where, None
     if svc.package_manager is not None or (not starter and code.package_managers):
         manager, spec = package_manager(svc.name, kind, svc.package_manager)
-        installs = {k: _expand(v, variables) if v else v for k, v in spec.model_dump().items()}
-        installs["lockfiles"] = list(spec.lockfiles)
+        installs = {
+            k: _expand(v, variables) if isinstance(v, str) else v
+            for k, v in spec.model_dump(exclude={"workspace"}).items()
+        }
+        if svc.workspace is not None and spec.workspace is not None:
+            # built from the workspace root, installing the member alone from its lockfile
+            context = posixpath.normpath(svc.workspace)
+            member = where if context == "." else posixpath.relpath(where, context)
+            ws = {**variables, "member": member}
+            installs.update(
+                lockfiles=list(spec.workspace.lockfiles),
+                install=_expand(spec.workspace.install, ws),
+                project=_expand(spec.workspace.project, ws),
+                build=_expand(spec.workspace.build, ws) if spec.workspace.build else None,
+            )
     entry = svc.entry or (None if starter else code.entry)
     run = None
     if entry is not None and code.command:
         run = tuple(_expand(part, {**variables, "entry": entry}) for part in code.command)
+    dockerfile = f"{svc.name}.Dockerfile" if where in shared else beside.dockerfile(where)
     health = svc.health or (None if starter else code.health)
     probe = None
     if health is not None and code.probes is not None:
@@ -551,10 +568,12 @@ def _user_code(
     return {
         "images": images,
         "folder": where,
+        "context": context,
+        "member": member,
         # one of several services of its folder: `<name>.Dockerfile` and its own ignore file
-        "dockerfile": f"{svc.name}.Dockerfile" if where in shared else beside.dockerfile(where),
-        "dockerignore": f"{svc.name}.Dockerfile.dockerignore"
-        if where in shared
+        "dockerfile": dockerfile,
+        "dockerignore": f"{dockerfile}.dockerignore"
+        if where in shared or member is not None
         else beside.dockerignore(where),
         "starter": starter,
         "version": version,

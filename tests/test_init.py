@@ -280,6 +280,37 @@ def test_two_services_of_one_folder_get_a_dockerfile_each(tmp_path: Path):
     assert update_project(root).changes == []
 
 
+def test_a_workspace_member_is_built_from_the_workspace_root(tmp_path: Path):
+    """pnpm's monorepo: one lockfile at the root; each member builds from there, alone."""
+    root = tmp_path / "repo"
+    write(
+        root,
+        {
+            "package.json": json.dumps({"name": "shop", "private": True}),
+            "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+            "pnpm-workspace.yaml": "packages: ['apps/*']\n",
+            "apps/api/package.json": json.dumps(PACKAGE_JSON),
+            "apps/api/index.js": "\n",
+        },
+    )
+    data = {"services": [{"name": "api", "kind": "express", "path": "apps/api"}]}
+    data["services"][0]["package_manager"] = "pnpm"
+    result = init(root, data)
+    assert result.layout.services[0].workspace == "."
+    build = compose(root)["services"]["api"]["build"]
+    assert build == {"context": ".", "dockerfile": "apps/api/Dockerfile"}
+    dockerfile = (root / "apps/api/Dockerfile").read_text()
+    assert "pnpm fetch --prod" in dockerfile
+    assert (
+        'pnpm install --offline --frozen-lockfile --prod --ignore-scripts --filter "./apps/api"'
+        in dockerfile
+    )
+    assert "WORKDIR /app/apps/api" in dockerfile
+    assert (root / "apps/api/Dockerfile.dockerignore").is_file()
+    assert_no_findings(oracles.run_all(root))
+    assert update_project(root).changes == []
+
+
 # ----------------------------------------------------------------------- a normal project after
 
 

@@ -273,6 +273,19 @@ class CategorySpec(_Strict):
         return self.published if self.published is not None else not self.internal
 
 
+class Workspace(_Strict):
+    """A package manager's workspace (pnpm's): one lockfile at the workspace root for the
+    packages below it. A member is built from the root (its build context), installing only
+    itself and what it depends on. May use {{ member }}: the member's folder, from the root."""
+
+    lockfiles: list[str] = Field(min_length=1, description="at the workspace root")
+    install: str = Field(
+        description="before the source: what the lockfile alone allows (pnpm fetch)"
+    )
+    project: str = Field(description="after the source: installs the member's dependencies")
+    build: str | None = Field(default=None, description="builds the member (a frontend)")
+
+
 class PackageManager(_Strict):
     """How one package manager installs a built kind's dependencies from its lockfile, in the
     Dockerfile's dependency stage (before the source is copied, so a source change reuses it)."""
@@ -295,6 +308,10 @@ class PackageManager(_Strict):
     )
     build: str | None = Field(
         default=None, description="after the whole source is copied: builds it (a frontend)"
+    )
+    workspace: Workspace | None = Field(
+        default=None,
+        description="how a member of a workspace installs (dockergen.yml `workspace`)",
     )
 
 
