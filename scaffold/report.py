@@ -82,7 +82,7 @@ def init_report(result: InitResult) -> str:
     )
     for svc in plan.services:
         if svc.build:
-            facts = [posixpath.join(svc.folder, svc.dockerfile)]
+            facts = [posixpath.normpath(posixpath.join(svc.folder, svc.dockerfile))]
             facts += [f"{svc.package_manager}"] if svc.package_manager else []
             facts += [f"version {svc.version}"] if svc.version else []
             if svc.health:
