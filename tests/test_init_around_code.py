@@ -414,3 +414,53 @@ def test_cli_with_a_layout_file(shop: Path):
     assert "api/Dockerfile.dockergen" in result.stdout and "beside api/Dockerfile" in result.stdout
     bad = runner.invoke(app, ["init", str(shop), "--layout", str(shop.parent / "layout.yml")])
     assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------- in a terminal
+
+
+def test_init_in_a_terminal_shows_why_and_reviews(venv_bin: Path, tmp_path: Path):
+    """The installed `dockergen init` in a pseudo-terminal: what detection found and why, then
+    `new`'s review; editing a service's health there is recorded in dockergen.yml."""
+    import os
+    import shutil
+    import time
+
+    pexpect = pytest.importorskip("pexpect", reason="pexpect is a test extra")
+    fixture = Path(__file__).resolve().parent / "fixtures" / "repos" / "frontend-backend"
+    root = tmp_path / "shop"
+    shutil.copytree(fixture, root)
+    env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1", "NO_COLOR": "1"}
+    child = pexpect.spawn(
+        str(venv_bin / "dockergen"),
+        ["init"],
+        cwd=str(root),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+
+    def answer(question: str, keys: str) -> None:
+        child.expect_exact(question)
+        time.sleep(0.15)
+        child.send(keys)
+
+    try:
+        child.expect_exact("Detected:")
+        child.expect_exact("backend/ is fastapi")
+        answer("Review:", "\x1b[B\r")  # edit a service
+        answer("Edit which service?", "\x1b[B\r")  # backend (after frontend)
+        child.expect_exact("Change what of backend?")
+        time.sleep(0.15)
+        child.send("\x1b[A\x1b[A\r")  # health: the last field before "back"
+        answer("health of backend", "\x15/livez\r")
+        answer("Review:", "\r")  # init shop
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    layout = yaml.safe_load((root / "dockergen.yml").read_text())
+    backend = next(s for s in layout["services"] if s["name"] == "backend")
+    assert backend["health"] == "/livez"
+    assert "127.0.0.1:8000/livez" in (root / "backend/Dockerfile").read_text()
