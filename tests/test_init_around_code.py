@@ -464,3 +464,25 @@ def test_init_in_a_terminal_shows_why_and_reviews(venv_bin: Path, tmp_path: Path
     backend = next(s for s in layout["services"] if s["name"] == "backend")
     assert backend["health"] == "/livez"
     assert "127.0.0.1:8000/livez" in (root / "backend/Dockerfile").read_text()
+
+
+def test_kubernetes_probes_are_the_health_too(shop: Path):
+    """Readiness and liveness of the repository's app: its `health`, never a /readyz it lacks."""
+    data = json.loads(json.dumps(SHOP))
+    data["targets"] = ["compose", "kubernetes"]
+    data["services"].append({"name": "worker", "kind": "go", "path": "worker", "health": "tcp"})
+    write(shop / "worker", STACKS[("go", "go")])
+    init(shop, data)
+    docs = list(yaml.safe_load_all((shop / "deploy/kubernetes/workloads.yaml").read_text()))
+    pods = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]
+        for d in docs
+        if d and d["kind"] in ("Deployment", "StatefulSet")
+    }
+    api = pods["api"]["containers"][0]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert api[probe]["httpGet"] == {"path": "/status", "port": 8000}
+    worker = pods["worker"]["containers"][0]
+    assert set(worker["readinessProbe"]["tcpSocket"]) == {"port"}
+    web = pods["web"]["containers"][0]  # dockergen's nginx keeps its own /healthz
+    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz"
