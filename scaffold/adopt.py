@@ -207,7 +207,7 @@ def init_repository(
         secrets = ensure_secrets(plan.secrets, out, existing=root)
         changes = _changes(root, out, plan, replaced)
         written = sorted(files)
-    pairs = _pairs(plan, layout.beside)
+    pairs = _pairs(root, plan, layout.beside)
     # the Docker files' diffs (a README or .gitignore beside the user's is only listed)
     diff = "".join(
         _diff(rel, ours, (root / rel).read_bytes(), _read(changes, ours))
@@ -237,8 +237,9 @@ def _read(changes: list[journal.Change], rel: str) -> bytes:
     return b""
 
 
-def _pairs(plan: Project, beside: list[str]) -> list[tuple[str, str]]:
-    """(the user's file, dockergen's beside it), for the report."""
+def _pairs(root: Path, plan: Project, beside: list[str]) -> list[tuple[str, str]]:
+    """(the user's file, dockergen's beside it), for the report: the compose file under the
+    name the repository gives it."""
     out: list[tuple[str, str]] = []
     names = Beside(frozenset(beside))
     for svc in plan.built:
@@ -249,7 +250,11 @@ def _pairs(plan: Project, beside: list[str]) -> list[tuple[str, str]]:
     taken = {rel for rel, _ in out}
     for rel in beside:
         if rel not in taken and "/" not in rel:
-            out.append((rel, names.name(rel)))
+            shown = rel
+            if rel in COMPOSE_FILES:
+                shown = next((n for n in _existing_compose(root) if n != rel), rel)
+                shown = rel if (root / rel).is_file() else shown
+            out.append((shown, names.name(rel)))
     return out
 
 

@@ -207,7 +207,8 @@ def test_a_compose_file_of_the_users_gets_dockergens_beside_it(tmp_path: Path):
     root = repo(tmp_path, {".": ("express", "npm")}, **{"compose.yaml": "services: {}\n"})
     data = {"services": [{"name": "api", "kind": "express", "path": ".", "entry": "index.js"}]}
     result = init(root, data)
-    assert ("docker-compose.yml", "docker-compose.dockergen.yml") in result.beside
+    assert ("compose.yaml", "docker-compose.dockergen.yml") in result.beside
+    assert "--- a/compose.yaml" in result.diff
     assert (root / "compose.yaml").read_text() == "services: {}\n"
     assert not (root / "docker-compose.yml").exists()
     assert compose(root, "docker-compose.dockergen.yml")["services"]["api"]["build"] == {
