@@ -75,3 +75,38 @@ def test_init_then_verify_every_service_healthy(lab, aliases, tmp_path: Path, na
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "services healthy" in run.stdout
     assert "unhealthy" not in run.stdout
+
+
+def test_dockergens_ignore_file_is_the_one_the_build_reads(lab, aliases, tmp_path: Path):
+    """Beside the repository's own .dockerignore (which lets `.env` in), dockergen's
+    Dockerfile.dockergen.dockerignore is what BuildKit reads for Dockerfile.dockergen: the
+    image has the app and not the planted secrets."""
+    import uuid
+
+    repo = tmp_path / "own"
+    shutil.copytree(FIXTURES / "own-dockerfile", repo, symlinks=True)
+    (repo / ".env").write_text("API_TOKEN=planted\n", encoding="utf-8")
+    (repo / "tls.key").write_text("planted\n", encoding="utf-8")
+    assert ".env" not in (repo / ".dockerignore").read_text(encoding="utf-8")
+    tag = f"e2e-{uuid.uuid4().hex[:8]}"
+    done = dockergen(lab, repo, "init", "--yes", "--no-syntax-line")
+    assert done.returncode == 0, done.stderr
+    assert (repo / "Dockerfile.dockergen.dockerignore").is_file()
+    dockergen(lab, repo, "update", "--set", f"images.tag={tag}")
+    image = f"own-api:{tag}"
+    try:
+        compose = ["docker", "compose", "-f", "docker-compose.dockergen.yml", "-p", f"own-{tag}"]
+        built = subprocess.run(
+            [*compose, "build", "api"],
+            cwd=repo,
+            env=lab.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert built.returncode == 0, built.stderr
+        names = lab.names_in_image(image)
+        assert "app/server.js" in names and "app/node_modules" in names
+        assert "app/.env" not in names and "app/tls.key" not in names
+    finally:
+        lab.rm_images(image)
