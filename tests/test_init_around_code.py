@@ -487,3 +487,23 @@ def test_kubernetes_probes_are_the_health_too(shop: Path):
     assert set(worker["readinessProbe"]["tcpSocket"]) == {"port"}
     web = pods["web"]["containers"][0]  # dockergen's nginx keeps its own /healthz
     assert web["readinessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+@pytest.mark.parametrize(
+    ("files", "words"),
+    [
+        ({}, "is empty"),
+        ({"x/package.json": "{bad"}, "x/package.json: not valid JSON"),
+    ],
+)
+def test_cli_yes_on_bad_input_is_one_line_and_nothing_written(
+    tmp_path: Path, files: dict[str, str], words: str
+):
+    root = tmp_path / "repo"
+    root.mkdir()
+    write(root, files)
+    before = tree(root)
+    result = runner.invoke(app, ["init", str(root), "--yes"])
+    assert result.exit_code == 2
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert tree(root) == before
