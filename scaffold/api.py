@@ -295,6 +295,7 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
     ]
     samples: list[tuple[str, dict[str, Any]]] = []
     seen: list[list[dict[str, Any]]] = []
+    code = _user_code_sample(tset)
     for name, services in groups:
         if not services or services in seen:
             continue
@@ -302,7 +303,32 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
         entries = [{"name": s["name"], "kind": s["kind"]} for s in services]
         # every deploy target, so that each target's files meet the policy too
         samples.append((name, {"services": entries, "answers": answers, "targets": list(TARGETS)}))
+    if code:  # building around a repository's code (dockergen init): each manager, a probe
+        data = {"services": code, "answers": answers, "targets": list(TARGETS), "starter": False}
+        samples.append(("user-code", data))
     return samples
+
+
+def _user_code_sample(tset: TemplateSet) -> list[dict[str, Any]]:
+    """One service per built kind and package manager, each in its own folder, probed by an
+    HTTP path where the kind has probes: what `dockergen init` renders."""
+    out: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for category in tset.categories:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
+            if not tset.builds(kind.name):
+                continue
+            managers: list[str | None] = [*sorted(kind.user_code.package_managers)] or [None]
+            for manager in managers:
+                name = unique_name(f"{kind.name}-{manager}" if manager else kind.name, taken)
+                taken.add(name)
+                svc: dict[str, Any] = {"name": name, "kind": kind.name}
+                if manager:
+                    svc["package_manager"] = manager
+                if kind.user_code.probes is not None:
+                    svc["health"] = "/health"
+                out.append(svc)
+    return out
 
 
 def validate_template_set(
