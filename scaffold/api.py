@@ -14,6 +14,7 @@ from scaffold.secretfiles import ensure_secrets
 from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 if TYPE_CHECKING:
+    from scaffold.adopt import InitResult
     from scaffold.edits import LayoutEdit as LayoutEdit  # for the CLI's type hints
     from scaffold.update import DriftResult, UpdateResult
     from scaffold.verify import VerifyResult
@@ -181,6 +182,82 @@ def new_report(result: NewResult) -> str:
     return report(result)
 
 
+# --------------------------------------------------------------------- init
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    """What `dockergen init` was asked: a repository, and how to settle its layout."""
+
+    directory: Path = Path(".")
+    layout_file: Path | None = None  # skips detection
+    template: str | None = None
+    template_ref: str | None = None
+    yes: bool = False  # accept detection without the review
+    interactive: bool = False  # a terminal to review on
+    replace: bool = False  # write over the repository's Docker files (originals kept)
+    syntax_line: bool = True
+
+
+def init_project(request: InitRequest, *, trust: bool = False, echo: Any = print) -> InitResult:
+    """`dockergen init`: detect (or read) the layout, show why, review it (a terminal, without
+    --yes), then generate around the code (scaffold.adopt). `echo` shows the detection before
+    the review."""
+    from scaffold import adopt
+    from scaffold import layout as layouts
+    from scaffold.errors import UsageError
+    from scaffold.templatesets.sources import recorded_location
+
+    root = request.directory.absolute()
+    adopt.check_root(root)
+    found = adopt.Found()
+    if request.layout_file is not None:
+        layout = layouts.load(request.layout_file)
+        data = layout.model_dump(exclude_unset=True)
+        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
+            data["template"], ref = recorded_location(
+                data["template"], request.layout_file.absolute().parent, root
+            )
+            if ref and "template_ref" not in data:
+                data["template_ref"] = ref
+    else:
+        if not request.yes and not request.interactive:
+            raise UsageError(
+                "no terminal to review what init detects on",
+                hint="pass --yes to accept it, or --layout FILE",
+            )
+        data = {}
+    if request.template is not None:
+        data["template"], ref = recorded_location(request.template, Path.cwd(), root)
+        if ref and request.template_ref is None:
+            data["template_ref"] = ref
+    if request.template_ref is not None:
+        data["template_ref"] = request.template_ref
+    tset = load_template_set(data.get("template"), data.get("template_ref"), base=root)
+    if request.layout_file is None:
+        detected, found = adopt.detect_layout(root, tset)
+        data = {**detected, **{k: v for k, v in data.items() if k in ("template", "template_ref")}}
+    project = adopt.project_name(root, data)
+    if request.interactive and not request.yes and request.layout_file is None:
+        from scaffold.interview import review_only
+        from scaffold.report import detection_lines
+
+        echo("\n".join(detection_lines(found)))
+        data = review_only(tset, project, data, action="init {project}", echo=echo)
+    data["project"] = project
+    if not request.syntax_line:
+        data["options"] = {**data.get("options", {}), "syntax_line": False}
+    return adopt.init_repository(
+        root, data, tset, replace=request.replace, trust=trust, found=found
+    )
+
+
+def init_report(result: InitResult) -> str:
+    from scaffold.report import init_report as report
+
+    return report(result)
+
+
 # --------------------------------------------------------------------- template set checks
 
 
@@ -218,6 +295,7 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
     ]
     samples: list[tuple[str, dict[str, Any]]] = []
     seen: list[list[dict[str, Any]]] = []
+    code = _user_code_sample(tset)
     for name, services in groups:
         if not services or services in seen:
             continue
@@ -225,7 +303,32 @@ def sample_layouts(tset: TemplateSet) -> list[tuple[str, dict[str, Any]]]:
         entries = [{"name": s["name"], "kind": s["kind"]} for s in services]
         # every deploy target, so that each target's files meet the policy too
         samples.append((name, {"services": entries, "answers": answers, "targets": list(TARGETS)}))
+    if code:  # building around a repository's code (dockergen init): each manager, a probe
+        data = {"services": code, "answers": answers, "targets": list(TARGETS), "starter": False}
+        samples.append(("user-code", data))
     return samples
+
+
+def _user_code_sample(tset: TemplateSet) -> list[dict[str, Any]]:
+    """One service per built kind and package manager, each in its own folder, probed by an
+    HTTP path where the kind has probes: what `dockergen init` renders."""
+    out: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for category in tset.categories:
+        for kind in sorted(tset.kinds_in(category), key=lambda k: k.name):
+            if not tset.builds(kind.name):
+                continue
+            managers: list[str | None] = [*sorted(kind.user_code.package_managers)] or [None]
+            for manager in managers:
+                name = unique_name(f"{kind.name}-{manager}" if manager else kind.name, taken)
+                taken.add(name)
+                svc: dict[str, Any] = {"name": name, "kind": kind.name}
+                if manager:
+                    svc["package_manager"] = manager
+                if kind.user_code.probes is not None:
+                    svc["health"] = "/health"
+                out.append(svc)
+    return out
 
 
 def validate_template_set(

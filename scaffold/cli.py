@@ -323,6 +323,73 @@ def new(
 
 @app.command()
 @handled
+def init(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="The repository to bring under dockergen (default: here)."),
+    ] = Path("."),
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Accept what detection finds, without the review."),
+    ] = False,
+    layout_file: Annotated[
+        Path | None,
+        typer.Option("--layout", "-l", help="Take the layout from a file; no detection."),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Write dockergen's Dockerfile, .dockerignore, compose file and README over "
+            "the repository's own (kept under .dockergen/replaced/); default: beside them.",
+        ),
+    ] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
+            autocompletion=_complete_sets,
+        ),
+    ] = None,
+    template_ref: Annotated[
+        str | None,
+        typer.Option("--template-ref", help="Tag, branch or commit of a git template set."),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust", help="Let a template set from a path or URL run code (copier tasks)."
+        ),
+    ] = False,
+    no_syntax_line: Annotated[
+        bool,
+        typer.Option(
+            "--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."
+        ),
+    ] = False,
+) -> None:
+    """Bring an existing repository under dockergen: detect its services, review them, and
+    write the Docker files around its code (never over a file of yours)."""
+    from scaffold.api import InitRequest, init_project, init_report
+
+    request = InitRequest(
+        directory=directory,
+        layout_file=layout_file,
+        template=template,
+        template_ref=template_ref,
+        yes=yes,
+        interactive=_stdin_is_tty(),
+        replace=replace,
+        syntax_line=not no_syntax_line,
+    )
+    result = init_project(request, trust=trust)
+    typer.echo(init_report(result))
+
+
+@app.command()
+@handled
 def kinds(
     template: Annotated[
         str | None,

@@ -7,6 +7,7 @@ The context is produced from the plan and handed to copier; no Python code reads
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,8 @@ RESERVED = frozenset(
         "syntax",
         "targets",
         "images",
+        "compose_file",
+        "starter",
     }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
@@ -162,6 +165,25 @@ def _service(svc: Service) -> dict[str, Any]:
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
         "networks": list(svc.networks),
+        # the user's code (dockergen init): its folder, Docker file names, how it installs,
+        # what starts it and what probes it; a starter service keeps the kind's own
+        "folder": svc.folder,
+        "context": "." if svc.context == "." else f"./{svc.context}",
+        "member": svc.member,
+        "dockerfile": svc.dockerfile,
+        # the Dockerfile as compose names it, from the build context
+        "dockerfile_path": posixpath.join(svc.member, svc.dockerfile)
+        if svc.member
+        else svc.dockerfile,
+        "dockerignore": svc.dockerignore,
+        "starter": svc.starter,
+        "version": svc.version,
+        "package_manager": svc.package_manager,
+        "installs": dict(svc.installs) if svc.installs else None,
+        "entry": svc.entry,
+        "run": list(svc.run) if svc.run else None,
+        "probe": list(svc.probe) if svc.probe else None,
+        "health": svc.health,
     }
 
 
@@ -215,4 +237,6 @@ def build_context(plan: Project) -> dict[str, Any]:
         "built": [svc for svc in services if svc["build"]],
         "secrets": [_secret(s) for s in plan.secrets],
         "volumes": [v.name for v in plan.volumes],
+        "compose_file": plan.compose_file,
+        "starter": plan.starter,
     }

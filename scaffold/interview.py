@@ -241,6 +241,7 @@ class Answers:
     services: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
     targets: list[str] = field(default_factory=lambda: ["compose"])  # where it deploys
+    user_code: bool = False  # dockergen init: the services are the repository's own code
 
     def kind(self, svc: dict[str, Any]) -> Any:
         return self.tset.kind(svc["kind"])
@@ -277,6 +278,17 @@ class Answers:
                 parts.append(f", published on {s['publish']}")
             if s.get("uses") is not None:
                 parts.append(f", uses {', '.join(s['uses']) or 'nothing'}")
+            # what init found in the repository's own code
+            facts = [
+                f"in {s['path']}/" if s.get("path") and s["path"] != "." else "",
+                "at the root" if s.get("path") == "." else "",
+                f"version {s['version']}" if s.get("version") else "",
+                str(s.get("package_manager") or ""),
+                f"entry {s['entry']}" if s.get("entry") else "",
+                f"health {s['health']}" if s.get("health") else "",
+            ]
+            if any(facts):
+                parts.append(", " + ", ".join(f for f in facts if f))
             lines.append("".join(parts))
         for key, value in self.answers.items():
             lines.append(f"  {key} = {value}")
@@ -473,6 +485,25 @@ def _edit_uses(ask: Asker, st: Answers, svc: dict[str, Any]) -> None:
         svc["uses"] = picked
 
 
+def _edit_health(ask: Asker, st: Answers, svc: dict[str, Any]) -> None:
+    def validate(text: str) -> bool | str:
+        value = text.strip()
+        if not value or value == "tcp" or value.startswith("/"):
+            return True
+        return fit("an HTTP path starting with '/', 'tcp', or empty for the kind's own probe")
+
+    text = ask.text(
+        f"  health of {svc['name']} (an HTTP path like /status, or tcp: the port accepts "
+        "connections):",
+        str(svc.get("health") or ""),
+        validate,
+    )
+    if text.strip():
+        svc["health"] = text.strip()
+    else:
+        svc.pop("health", None)
+
+
 @dataclass(frozen=True)
 class ServiceField:
     """One editable field of a service in the review: shown when `applies`."""
@@ -488,6 +519,12 @@ SERVICE_FIELDS = [
     ServiceField("port", lambda st, s: st.kind(s).published, _edit_port),
     ServiceField("publish", lambda st, s: st.kind(s).published, _edit_publish),
     ServiceField("uses", lambda st, s: bool(st.candidates(s)), _edit_uses),
+    # the probe of the repository's own app (init): it has no /healthz of dockergen's
+    ServiceField(
+        "health",
+        lambda st, s: st.user_code and st.kind(s).user_code.probes is not None,
+        _edit_health,
+    ),
 ]
 
 
@@ -711,3 +748,30 @@ def ask_project_name(given: str) -> str:
     _wrap_validation(question)
     value: str = _ask(question)
     return value
+
+
+# ------------------------------------------------------------------------ init's review
+
+
+def review_only(
+    tset: TemplateSet,
+    project: str,
+    data: dict[str, Any],
+    *,
+    action: str = "init {project}",
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """`dockergen init`: the review menu alone, on a layout detection found (its services'
+    user's-code fields kept through edits). The raw layout data."""
+
+    def flow(ask: Asker) -> dict[str, Any]:
+        st = Answers(tset, project, user_code=True)
+        st.services = [dict(s) for s in data.get("services", [])]
+        st.answers = dict(data.get("answers", {}))
+        if data.get("targets"):
+            st.targets = [t for t in TARGETS if t in data["targets"] or t == "compose"]
+        _review(ask, st, action, data, echo)
+        out, _ = st.data(data)
+        return out
+
+    return run_with_back(flow)  # type: ignore[no-any-return]

@@ -147,6 +147,12 @@ class Service(_Model):
         description="the service's folder (its build context), relative to the project root, "
         "'.' for the root; default: the service's name",
     )
+    workspace: str | None = Field(
+        default=None,
+        description="the workspace root the service's folder is a member of (where its "
+        "lockfile is; pnpm): the build context, from which it installs itself alone; default: "
+        "none, the folder is the context",
+    )
     version: str | None = Field(
         default=None,
         description="runtime version (node 20, python 3.12, go 1.22); one the kind has an "
@@ -183,7 +189,7 @@ class Service(_Model):
                 check_name(item, "service")
         return value
 
-    @field_validator("path", mode="before")
+    @field_validator("path", "workspace", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -307,6 +313,13 @@ class Layout(_Model):
         description="write each kind's starter app; false for a repository `dockergen init` "
         "brought in, whose code is the user's and is never written over",
     )
+    beside: list[str] = Field(
+        default_factory=list,
+        description="files of the repository's own (a Dockerfile, .dockerignore, "
+        "docker-compose.yml, README.md; project-relative) that dockergen's versions stand "
+        "beside instead of replacing: Dockerfile.dockergen, Dockerfile.dockergen.dockerignore, "
+        "docker-compose.dockergen.yml, README.dockergen.md (`dockergen init`)",
+    )
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
     @field_validator("project", mode="before")
@@ -334,7 +347,7 @@ class Layout(_Model):
                 entry.pop("publish")
             if entry["uses"] is None:  # recorded only when given: older files stay byte-stable
                 entry.pop("uses")
-            for key in ("path", "version", "package_manager", "entry", "health"):
+            for key in ("path", "workspace", "version", "package_manager", "entry", "health"):
                 if entry[key] is None:
                     entry.pop(key)
         if self.options == Options():
@@ -345,6 +358,8 @@ class Layout(_Model):
             data.pop("images")
         if self.starter:
             data.pop("starter")
+        if not self.beside:
+            data.pop("beside")
         if self.template_ref is None:
             data.pop("template_ref")
         if not self.answers:
@@ -527,6 +542,7 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
             what = f"kind {svc.kind!r}" if category_published else f"a {kind.category}"
             raise LayoutError(f"service {svc.name!r}: {what} is never published; remove 'publish'")
     _check_uses(layout, tset)
+    _check_user_code(layout, tset)
 
     by_default = {s.name: published_by_default(s, layout, tset) for s in layout.services}
     taken: dict[int, str] = {}
@@ -564,6 +580,32 @@ def normalise(layout: Layout, tset: TemplateSet, *, project: str | None = None) 
         raise LayoutError("the layout has no project name and none could be derived")
     check = _project_or_error(final_project)
     return layout.model_copy(update={"services": services, "project": check})
+
+
+def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
+    """The user's-code fields name what the set has: a version with an image, a package
+    manager it knows. (Services may share a folder: Go's cmd/ layout builds two binaries from
+    one module; each gets a Dockerfile of its own, `<name>.Dockerfile`.)"""
+    from scaffold.usercode import package_manager, resolve_version
+
+    for svc in layout.services:
+        kind = tset.kinds[svc.kind]
+        if svc.version is not None:
+            resolve_version(svc.name, kind, svc.version)
+        if svc.package_manager is not None or (
+            not layout.starter and kind.user_code.package_managers
+        ):
+            name, spec = package_manager(svc.name, kind, svc.package_manager)
+            if svc.workspace is not None and spec.workspace is None:
+                raise LayoutError(f"service {svc.name!r}: {name} has no workspaces in this set")
+        if svc.workspace is not None:
+            where = svc.path or svc.name
+            inside = svc.workspace == "." or (where + "/").startswith(svc.workspace + "/")
+            if not inside:
+                raise LayoutError(
+                    f"service {svc.name!r}: its folder {where!r} is not inside its workspace "
+                    f"{svc.workspace!r}"
+                )
 
 
 def _check_uses(layout: Layout, tset: TemplateSet) -> None:

@@ -29,7 +29,9 @@ from scaffold.layout import Layout, host_port, published_by_default
 from scaffold.layout import Service as LayoutService
 from scaffold.templatesets.loader import TemplateSet
 from scaffold.templatesets.manifest import CategorySpec, Kind, Relation
+from scaffold.usercode import Beside, folder, package_manager, resolve_version
 
+NOTHING_BESIDE = Beside(frozenset())
 EDGE_NETWORK = "edge"  # services that may reach, and be reached from, outside
 DATA_NETWORK_SUFFIX = "-net"  # each service of an `internal` category gets one of its own
 
@@ -151,6 +153,22 @@ class Service:
     networks: tuple[str, ...]
     init: bool = False  # an init process as PID 1 (kind.yml `init`)
     clients: tuple[str, ...] = ()  # the services that connect to it (their logins, if per-client)
+    # Building around the user's code (dockergen.yml path, version, package_manager, entry,
+    # health; scaffold.usercode). The defaults are a starter project's.
+    folder: str = ""  # its folder, project-relative ('.' for the root); "" = its name
+    context: str = ""  # its build context: its folder, or the workspace root it belongs to
+    member: str | None = None  # its folder from the workspace root (dockergen.yml `workspace`)
+    dockerfile: str = "Dockerfile"  # `Dockerfile.dockergen` beside the user's own
+    dockerignore: str = ".dockerignore"
+    starter: bool = True  # its starter app is written
+    version: str | None = None  # the known runtime version its images are for
+    package_manager: str | None = None  # None: the starter's own install steps
+    installs: Mapping[str, Any] | None = None  # that manager's kind.yml data
+    entry: str | None = None
+    run: tuple[str, ...] | None = None  # what starts the user's app (kind.yml user_code.command)
+    probe: tuple[str, ...] | None = None  # the HEALTHCHECK command; None: the kind's own
+    health: str | None = None  # what `probe` checks: 'tcp' or an HTTP path
+    notes: tuple[str, ...] = ()  # for the report: a version met by a newer toolchain
 
     @property
     def published(self) -> bool:
@@ -184,6 +202,12 @@ class Project:
     policy: Mapping[str, Any]  # the set's policy as templates see it (digests left out)
     syntax: str | None  # the `# syntax=` frontend image, mirror and digest applied
     targets: tuple[str, ...] = ("compose",)  # where it is deployed (dockergen.yml `targets`)
+    beside: Beside = NOTHING_BESIDE  # the user's files dockergen's stand beside
+    starter: bool = True
+
+    @property
+    def compose_file(self) -> str:
+        return self.beside.compose_file
 
     @property
     def secrets(self) -> tuple[Secret, ...]:
@@ -258,14 +282,18 @@ def _policy_labels(
     return out
 
 
-def _develop(svc: LayoutService, kind: Kind, variables: Mapping[str, Any]) -> dict[str, Any]:
+def _develop(
+    svc: LayoutService, kind: Kind, variables: Mapping[str, Any], *, starter: bool = True
+) -> dict[str, Any]:
     """A built service's `develop` data: watch rules with project-relative paths (compose
     resolves them from the compose file's folder), and its dev server with variables expanded."""
     rules = []
+    where = folder(svc.name, svc.path)
     for rule in kind.develop.watch:
-        path = svc.name if rule.path == "." else posixpath.join(svc.name, rule.path)
-        rules.append({**rule.model_dump(), "path": f"./{path}"})
-    server = kind.develop.dev_server
+        path = where if rule.path == "." else posixpath.normpath(posixpath.join(where, rule.path))
+        rules.append({**rule.model_dump(), "path": "." if path == "." else f"./{path}"})
+    # the kind's dev server runs its starter app: the user's own code has its own way
+    server = kind.develop.dev_server if starter else None
     return {
         "watch": rules,
         "actions": sorted({r["action"] for r in rules}),
@@ -347,6 +375,10 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
     clients = {s.name: [c for c in edges if s.name in edges[c][0]] for s in layout.services}
     secrets = {s.name: _secrets(s.name, kinds[s.name], clients[s.name]) for s in layout.services}
     internal = {s.name: tset.category(kinds[s.name].category).internal for s in layout.services}
+    beside = Beside(frozenset(layout.beside))
+    # folders more than one built service is built from (Go's cmd/ layout): a Dockerfile each
+    built_in = [folder(s.name, s.path) for s in layout.services if tset.builds(s.kind)]
+    shared = frozenset(f for f in built_in if built_in.count(f) > 1)
     services: list[Service] = []
     for svc in layout.services:
         kind = kinds[svc.name]
@@ -401,6 +433,10 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
             ),
         }
         build = tset.builds(svc.kind)
+        code = _user_code(
+            svc, kind, variables, starter=layout.starter, beside=beside, shared=shared
+        )
+        images_of = code.pop("images")
         if internal[svc.name]:
             networks = [data_network(svc.name)]
         else:
@@ -414,7 +450,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 port=svc.port,
                 publish=published_on,
                 build=build,
-                images=tuple(Image(role, image(ref) or ref) for role, ref in kind.images.items()),
+                images=tuple(Image(role, image(ref) or ref) for role, ref in images_of.items()),
                 image=image(kind.image),
                 ref=layout.images.ref(layout.project, svc.name) if build else _run(image, kind),
                 user=kind.user,
@@ -440,11 +476,12 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 logging=_logging(tset, kind),
                 env_prefix=env_prefix(svc.name),
                 labels=labels,
-                develop=_develop(svc, kind, variables) if build else None,
+                develop=_develop(svc, kind, variables, starter=layout.starter) if build else None,
                 connections=tuple(connections),
                 upstreams=tuple(proxies),
                 depends_on=_depends_on(spec, connects, proxies),
                 networks=tuple(networks),
+                **code,
             )
         )
     groups = {
@@ -468,7 +505,86 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
         policy=tset.policy.model_dump(exclude={"digests"}),
         syntax=image(tset.manifest.syntax),
         targets=tuple(layout.targets),
+        beside=beside,
+        starter=layout.starter,
     )
+
+
+def _user_code(
+    svc: LayoutService,
+    kind: Kind,
+    variables: Mapping[str, Any],
+    *,
+    starter: bool,
+    beside: Beside,
+    shared: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The plan's user's-code fields of one service, and its images for its `version`.
+
+    Only what the layout says differs from a starter project: a starter service without these
+    fields renders exactly as before. Without the starter app (`starter: false`) the kind's
+    `user_code` defaults apply (its package manager, entry and probe: the app has no /healthz).
+    """
+    code = kind.user_code
+    where = folder(svc.name, svc.path)
+    images = dict(kind.images)
+    notes: list[str] = []
+    version = None
+    if svc.version is not None:
+        version, note = resolve_version(svc.name, kind, svc.version)
+        assert kind.versions is not None
+        images.update(kind.versions.images[version])
+        notes += [note] if note else []
+    manager, installs = None, None
+    context, member = where, None
+    if svc.package_manager is not None or (not starter and code.package_managers):
+        manager, spec = package_manager(svc.name, kind, svc.package_manager)
+        installs = {
+            k: _expand(v, variables) if isinstance(v, str) else v
+            for k, v in spec.model_dump(exclude={"workspace"}).items()
+        }
+        if svc.workspace is not None and spec.workspace is not None:
+            # built from the workspace root, installing the member alone from its lockfile
+            context = posixpath.normpath(svc.workspace)
+            member = where if context == "." else posixpath.relpath(where, context)
+            ws = {**variables, "member": member}
+            installs.update(
+                lockfiles=list(spec.workspace.lockfiles),
+                install=_expand(spec.workspace.install, ws),
+                project=_expand(spec.workspace.project, ws),
+                build=_expand(spec.workspace.build, ws) if spec.workspace.build else None,
+            )
+    entry = svc.entry or (None if starter else code.entry)
+    run = None
+    if entry is not None and code.command:
+        run = tuple(_expand(part, {**variables, "entry": entry}) for part in code.command)
+    dockerfile = f"{svc.name}.Dockerfile" if where in shared else beside.dockerfile(where)
+    health = svc.health or (None if starter else code.health)
+    probe = None
+    if health is not None and code.probes is not None:
+        kind_of = "tcp" if health == "tcp" else "http"
+        template = code.probes.tcp if kind_of == "tcp" else code.probes.http
+        probe = tuple(_expand(p, {**variables, "path": health}) for p in template)
+    return {
+        "images": images,
+        "folder": where,
+        "context": context,
+        "member": member,
+        # one of several services of its folder: `<name>.Dockerfile` and its own ignore file
+        "dockerfile": dockerfile,
+        "dockerignore": f"{dockerfile}.dockerignore"
+        if where in shared or member is not None
+        else beside.dockerignore(where),
+        "starter": starter,
+        "version": version,
+        "package_manager": manager,
+        "installs": installs,
+        "entry": entry,
+        "run": run,
+        "probe": probe,
+        "health": health if probe else None,
+        "notes": tuple(notes),
+    }
 
 
 def _run(image: ImageResolver, kind: Kind) -> str:

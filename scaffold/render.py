@@ -54,12 +54,23 @@ def write_error(exc: OSError, dst: Path) -> str:
     return f"{reason} while {doing} {path}"
 
 
-def _copy(tset: TemplateSet, subdir: str, dst: Path, data: dict[str, Any], trust: bool) -> None:
+def _copy(
+    tset: TemplateSet,
+    subdir: str,
+    dst: Path,
+    data: dict[str, Any],
+    trust: bool,
+    exclude: tuple[str, ...] = (),
+) -> None:
     from copier.errors import CopierError  # heavy import: only when rendering
 
     try:
         copy_folder(
-            tset.root, dst, {**data, "dg_subdir": subdir}, exclude=NEVER_RENDERED, unsafe=trust
+            tset.root,
+            dst,
+            {**data, "dg_subdir": subdir},
+            exclude=NEVER_RENDERED + exclude,
+            unsafe=trust,
         )
     except (CopierError, TemplateError, yaml.YAMLError, OSError) as exc:
         raise _failure(tset, subdir, dst, exc) from None
@@ -95,15 +106,40 @@ def render(
     context = build_context(plan)
     _copy(tset, "project", dst, context, trust)
     for svc, data in zip(plan.built, context["built"], strict=True):
-        _copy(tset, f"kinds/{svc.kind}/files", dst / svc.name, {**context, "svc": data}, trust)
+        # without the starter app (dockergen init) only the kind's Docker files are written
+        skip = () if svc.starter else tuple(tset.kinds[svc.kind].user_code.starter_files)
+        where = dst / svc.folder
+        _copy(tset, f"kinds/{svc.kind}/files", where, {**context, "svc": data}, trust, skip)
+        # its own names (beside the user's, or one of several in the folder), before the next
+        # service of the folder renders its own
+        for name, ours in (("Dockerfile", svc.dockerfile), (".dockerignore", svc.dockerignore)):
+            if name != ours and (where / name).is_file():
+                _rename(where / name, where / ours, dst)
     if enforce_policy:
         violations = check_output(dst, tset)
         if violations:
             raise PolicyError(violations)
+    _stand_beside(plan, dst)
     try:
         (dst / LAYOUT_FILE).write_text(plan.layout.to_yaml(), encoding="utf-8")
     except OSError as exc:
         raise TargetError(write_error(exc, dst)) from None
+
+
+def _rename(src: Path, dst_path: Path, dst: Path) -> None:
+    try:
+        src.rename(dst_path)
+    except OSError as exc:
+        raise TargetError(write_error(exc, dst)) from None
+
+
+def _stand_beside(plan: Project, dst: Path) -> None:
+    """Give the project's files that stand beside the user's own (dockergen.yml `beside`)
+    their names: the README and compose file (a service's Docker files have theirs already)."""
+    for rel in sorted(plan.beside.paths):
+        ours = plan.beside.name(rel)
+        if ours != rel and (dst / rel).is_file():
+            _rename(dst / rel, dst / ours, dst)
 
 
 def template_record(tset: TemplateSet) -> str:

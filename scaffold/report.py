@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from scaffold.merge import SIDECAR_SUFFIX, Outcome
 from scaffold.pipeline import NewResult
 
 if TYPE_CHECKING:
+    from scaffold.adopt import Found, InitResult
     from scaffold.update import DriftResult, UpdateResult
 
 
@@ -54,6 +56,67 @@ def new_report(result: NewResult) -> str:
         f"  cd {_shown(result.target)} && docker compose up --build --wait",
         "  edit dockergen.yml, then `dockergen update` to regenerate without losing your edits",
     ]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ init
+
+
+def detection_lines(found: Found) -> list[str]:
+    """What detection found and why (one line per reason), then its warnings."""
+    lines = ["Detected:"] if found.reasons else []
+    lines += [f"  {text}" for _, text in found.reasons]
+    lines += [f"warning: {w}" for w in found.warnings]
+    return lines
+
+
+def init_report(result: InitResult) -> str:
+    """What `init` wrote around the repository's code: per service where it is built from and
+    how it is probed; the user's files kept (dockergen's beside them, with the diff) or
+    replaced (where the originals are); what to run next."""
+    plan = result.plan
+    lines = detection_lines(result.found)
+    lines.append(
+        f"Initialised {result.layout.project} in {_shown(result.root)} "
+        f"({_count(len(result.files), 'file')}, no starter app; your code is untouched):"
+    )
+    for svc in plan.services:
+        if svc.build:
+            facts = [posixpath.normpath(posixpath.join(svc.folder, svc.dockerfile))]
+            facts += [f"{svc.package_manager}"] if svc.package_manager else []
+            facts += [f"version {svc.version}"] if svc.version else []
+            if svc.health:
+                facts.append(
+                    "health: port accepts connections"
+                    if svc.health == "tcp"
+                    else f"health: GET {svc.health}"
+                )
+            built = ", ".join(facts)
+        else:
+            built = svc.image or ""
+        lines.append(f"  {svc.name:<16} {svc.kind:<9} {built}")
+    lines += [f"note: {note}" for note in result.notes]
+    if result.beside:
+        lines.append("Kept your files; dockergen's stand beside them (dockergen.yml `beside`):")
+        lines += [f"  {ours:<40} beside {theirs}" for theirs, ours in result.beside]
+    if result.replaced:
+        lines.append("Replaced (--replace); the originals are in .dockergen/replaced/:")
+        lines += [f"  {rel}" for rel in result.replaced]
+    if result.secrets:
+        lines.append(
+            f"Random secrets written to secrets/ ({_count(len(result.secrets), 'file')}, "
+            "git-ignored)."
+        )
+    compose = plan.compose_file
+    up = "docker compose" + ("" if compose == "docker-compose.yml" else f" -f {compose}")
+    lines += [
+        "Next:",
+        "  dockergen verify        # build it, start a copy, wait until every service is healthy",
+        f"  {up} up --build --wait",
+        "  edit dockergen.yml, then `dockergen update` to regenerate without losing your edits",
+    ]
+    if result.diff:
+        lines += ["", "Your files -> dockergen's:", result.diff.rstrip("\n")]
     return "\n".join(lines)
 
 

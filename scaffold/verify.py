@@ -242,11 +242,24 @@ def teardown(engine: Engine, stack: Stack) -> str:
     return text
 
 
+def compose_file(project: Path) -> str:
+    """dockergen's compose file: docker-compose.yml, or its name beside the repository's own
+    (dockergen.yml `beside`, from `dockergen init`)."""
+    from scaffold.layout import LAYOUT_FILE, load
+    from scaffold.usercode import Beside
+
+    path = project / LAYOUT_FILE
+    if not path.is_file():
+        return COMPOSE_FILE
+    return Beside(frozenset(load(path).beside)).compose_file
+
+
 def preflight(project: Path) -> None:
     """Checks before anything is built: the project must be one verify can run."""
     check_project(project)  # conflict markers can't build: the same line update and diff give
-    if not (project / COMPOSE_FILE).is_file():
-        raise LayoutError(f"{project}: no {COMPOSE_FILE}; run verify in a generated project")
+    name = compose_file(project)
+    if not (project / name).is_file():
+        raise LayoutError(f"{project}: no {name}; run verify in a generated project")
 
 
 def _require_compose(engine: Engine) -> None:
@@ -298,8 +311,10 @@ def _verify(
 ) -> VerifyResult:
     engine = engine or find_engine()
     _require_compose(engine)
-    user_files = [project / COMPOSE_FILE]
-    user_files += [project / n for n in USER_OVERRIDES if (project / n).is_file()][:1]
+    name = compose_file(project)
+    user_files = [project / name]
+    if name == COMPOSE_FILE:  # beside a repository's own compose file, its override is its own
+        user_files += [project / n for n in USER_OVERRIDES if (project / n).is_file()][:1]
     user = _config(engine, project, files=user_files)
     name = stack_name(str(user.get("name") or project.name))
     with tempfile.TemporaryDirectory(prefix="dockergen-verify-") as tmp:

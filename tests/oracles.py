@@ -30,6 +30,18 @@ from typing import Any
 import yaml
 
 COMPOSE_FILE = "docker-compose.yml"
+# dockergen's compose file beside a repository's own (dockergen init): the one judged there
+BESIDE_COMPOSE_FILE = "docker-compose.dockergen.yml"
+
+
+def compose_name(project_dir: Path) -> str:
+    """The generated compose file of a project: dockergen's beside the repository's own when
+    there is one, else docker-compose.yml."""
+    return (
+        BESIDE_COMPOSE_FILE if (Path(project_dir) / BESIDE_COMPOSE_FILE).is_file() else COMPOSE_FILE
+    )
+
+
 NO_DAEMON = "unix:///nonexistent/docker.sock"
 # The compose-spec schema is taken from a pinned dclint release so runs are reproducible and work
 # offline once cached; DOCKERGEN_DCLINT_SPEC overrides it (e.g. "dclint" for the newest).
@@ -241,7 +253,7 @@ def _compose(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
                 "--project-directory",
                 str(project_dir),
                 "-f",
-                str(project_dir / COMPOSE_FILE),
+                str(project_dir / compose_name(project_dir)),
                 *args,
             ],
             capture_output=True,
@@ -258,13 +270,14 @@ def compose_config(project_dir: Path) -> list[str]:
     proc = _compose(project_dir, "config", "-q")
     if proc.returncode != 0:
         text = " ".join(proc.stderr.split()) or f"exit {proc.returncode}"
-        return [f"{project_dir / COMPOSE_FILE}: compose config: {text}"]
+        return [f"{project_dir / compose_name(project_dir)}: compose config: {text}"]
     proc = _compose(project_dir, "config", "--format", "json")
     if proc.returncode != 0:
-        return [f"{project_dir / COMPOSE_FILE}: compose config --format json: {proc.stderr}"]
+        where = project_dir / compose_name(project_dir)
+        return [f"{where}: compose config --format json: {proc.stderr}"]
     model = json.loads(proc.stdout)
     findings: list[str] = []
-    where = f"{project_dir / COMPOSE_FILE} (normalised)"
+    where = f"{project_dir / compose_name(project_dir)} (normalised)"
     networks = model.get("networks") or {}
     secrets_root = project_dir / "secrets"
     for name, secret in (model.get("secrets") or {}).items():
@@ -345,7 +358,7 @@ def compose_schema(path: Path) -> list[str]:
 
     path = Path(path)
     if path.is_dir():
-        path = path / COMPOSE_FILE
+        path = path / compose_name(path)
     try:
         schema_file = compose_schema_file()
     except (OracleUnavailable, OSError, subprocess.SubprocessError) as exc:
@@ -411,9 +424,16 @@ PLANTED = (
 PLANTED_PYTHON = (".coverage", "htmlcov/index.html", ".pytest_cache/v/cache/nodeids")
 
 
-def dockerignore_patterns(context_dir: Path) -> list[str]:
+def ignore_file(context_dir: Path, dockerfile: str = "Dockerfile") -> Path:
+    """The ignore file BuildKit reads for `dockerfile`: `<dockerfile>.dockerignore` beside it
+    when there is one (it replaces .dockerignore), else the context's .dockerignore."""
+    own = Path(context_dir) / f"{dockerfile}.dockerignore"
+    return own if own.is_file() else Path(context_dir) / ".dockerignore"
+
+
+def dockerignore_patterns(context_dir: Path, dockerfile: str = "Dockerfile") -> list[str]:
     """The patterns as docker-py reads them (APIClient.build)."""
-    path = Path(context_dir) / ".dockerignore"
+    path = ignore_file(context_dir, dockerfile)
     if not path.is_file():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -432,10 +452,10 @@ def dockerignore(context_dir: Path, dockerfile: str = "Dockerfile") -> list[str]
     """Plant junk and secrets into a copy of the context; none of it may enter the build, and
     nothing the Dockerfile copies from the context may be excluded."""
     context_dir = Path(context_dir)
-    where = context_dir / ".dockerignore"
+    where = ignore_file(context_dir, dockerfile)
     if not where.is_file():
         return [f"{where}: missing"]
-    patterns = dockerignore_patterns(context_dir)
+    patterns = dockerignore_patterns(context_dir, dockerfile)
     findings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dockergen-context-") as tmp:
         root = Path(tmp) / "context"
@@ -617,7 +637,14 @@ def _check_dockerfile(path: Path, *, syntax_line: bool | None) -> list[str]:
             for src in copy_sources(ins):
                 if re.search(r"(^|/)(secrets?(/|$)|\.env)|\.(pem|key)$", src):
                     findings.append(f"{path}:{ins.line}: COPY of secret-looking {src!r}")
-        if ins.keyword == "RUN" and re.search(r"\bnpm\s+(install|i)\b", ins.args):
+        # dependencies come from the lockfile; a package manager itself (pnpm, yarn) may be
+        # installed globally, pinned to one version, in a build stage
+        tool_install = re.search(r"\bnpm\s+(install|i)\s+(--global|-g)\b[^&|;]*@[0-9]", ins.args)
+        if (
+            ins.keyword == "RUN"
+            and re.search(r"\bnpm\s+(install|i)\b", ins.args)
+            and not tool_install
+        ):
             findings.append(f"{path}:{ins.line}: npm install (use npm ci with the lockfile)")
         if ins.keyword in ("RUN", "ENV", "ARG") and INSECURE_TRANSPORT.search(ins.args):
             findings.append(f"{path}:{ins.line}: disables TLS or signature checks")
@@ -689,7 +716,7 @@ def _layout_options(project_dir: Path) -> dict[str, Any]:
 def security(project_dir: Path) -> list[str]:
     """The rules of security-rules.md that no linter checks, on compose and Dockerfiles."""
     project_dir = Path(project_dir)
-    compose_path = project_dir / COMPOSE_FILE
+    compose_path = project_dir / compose_name(project_dir)
     where = str(compose_path)
     data = yaml.safe_load(compose_path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
@@ -882,6 +909,13 @@ def _check_database(
 
 
 def _gitignores_secrets(project_dir: Path) -> bool:
+    """The root .gitignore names secrets/, or secrets/ has its own ignoring everything in it
+    (a repository whose own .gitignore dockergen init keeps)."""
+    inner = project_dir / "secrets" / ".gitignore"
+    if inner.is_file() and "*" in {
+        x.strip() for x in inner.read_text(encoding="utf-8").splitlines()
+    }:
+        return True
     path = project_dir / ".gitignore"
     if not path.is_file():
         return False
@@ -916,7 +950,9 @@ def _secret_leaks(project_dir: Path) -> list[str]:
 
 def build_contexts(project_dir: Path) -> list[tuple[str, Path, str]]:
     """(service, context dir, dockerfile name) for each built service of the compose file."""
-    data = yaml.safe_load((Path(project_dir) / COMPOSE_FILE).read_text(encoding="utf-8"))
+    data = yaml.safe_load(
+        (Path(project_dir) / compose_name(project_dir)).read_text(encoding="utf-8")
+    )
     result = []
     for name, svc in ((data or {}).get("services") or {}).items():
         build = (svc or {}).get("build")
@@ -943,7 +979,7 @@ def run_oracle(name: str, project_dir: Path) -> list[str]:
     if name == "compose_config":
         return compose_config(project_dir)
     if name == "compose_schema":
-        return compose_schema(project_dir / COMPOSE_FILE)
+        return compose_schema(project_dir / compose_name(project_dir))
     if name == "security":
         return security(project_dir)
     raise ValueError(f"unknown oracle {name!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -280,6 +281,268 @@ class CategorySpec(_Strict):
         return self.published if self.published is not None else not self.internal
 
 
+class Workspace(_Strict):
+    """A package manager's workspace (pnpm's): one lockfile at the workspace root for the
+    packages below it. A member is built from the root (its build context), installing only
+    itself and what it depends on. May use {{ member }}: the member's folder, from the root."""
+
+    lockfiles: list[str] = Field(min_length=1, description="at the workspace root")
+    install: str = Field(
+        description="before the source: what the lockfile alone allows (pnpm fetch)"
+    )
+    project: str = Field(description="after the source: installs the member's dependencies")
+    build: str | None = Field(default=None, description="builds the member (a frontend)")
+
+
+class PackageManager(_Strict):
+    """How one package manager installs a built kind's dependencies from its lockfile, in the
+    Dockerfile's dependency stage (before the source is copied, so a source change reuses it)."""
+
+    lockfiles: list[str] = Field(
+        min_length=1,
+        description="the manifest and lockfile(s) copied before the install (a trailing `*` "
+        "makes one optional, as in `go.sum*`)",
+    )
+    setup: str | None = Field(
+        default=None,
+        description="a RUN that installs the manager itself in the build stage (pinned), when "
+        "the build image lacks it",
+    )
+    install: str = Field(description="the RUN that installs the dependencies, without dev ones")
+    project: str | None = Field(
+        default=None,
+        description="after the whole source is copied: installs the project itself (a src/ "
+        "package) into the environment the runtime takes",
+    )
+    build: str | None = Field(
+        default=None, description="after the whole source is copied: builds it (a frontend)"
+    )
+    workspace: Workspace | None = Field(
+        default=None,
+        description="how a member of a workspace installs (dockergen.yml `workspace`)",
+    )
+
+
+class Versions(_Strict):
+    """The runtime versions a kind has images for (dockergen.yml `version`)."""
+
+    match: Literal["exact", "minimum"] = Field(
+        default="exact",
+        description="exact: the version's leading parts name a known one (3.12.4 -> 3.12); "
+        "minimum: the oldest known one at or above it (a go.mod `go` line is a minimum)",
+    )
+    images: dict[str, dict[str, str]] = Field(
+        description="version -> role -> image, over the kind's `images`"
+    )
+
+    @field_validator("images")
+    @classmethod
+    def _numeric(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for key in value:
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", key):
+                raise ValueError(f"version {key!r}: use numbers separated by dots (3.12, 20)")
+        return value
+
+
+class Probes(_Strict):
+    """A healthcheck that needs nothing from the app (dockergen.yml `health`), run with what the
+    runtime image already has. May use {{ port }} and {{ path }}."""
+
+    http: list[str] = Field(min_length=1, description="exit 0 when GET {{ path }} answers < 400")
+    tcp: list[str] = Field(min_length=1, description="exit 0 when the port accepts a connection")
+
+
+class UserCode(_Strict):
+    """How a kind builds around the user's own code (`dockergen init`, `starter: false`)."""
+
+    starter_files: list[str] = Field(
+        default_factory=list,
+        description="the starter app's paths as rendered (`/requirements.txt`, not "
+        "`requirements.txt.jinja`; gitignore-style patterns as copier excludes them, so a "
+        "leading / anchors one to the files/ root), not "
+        "written when the layout's `starter` is false; the rest are the Docker files",
+    )
+    package_manager: str | None = Field(
+        default=None, description="the manager a service without `package_manager` gets"
+    )
+    package_managers: dict[str, PackageManager] = Field(default_factory=dict)
+    entry: str | None = Field(
+        default=None, description="the entry a service without `entry` gets (starter: false)"
+    )
+    command: list[str] | None = Field(
+        default=None,
+        description="what starts the user's app; may use {{ entry }} and {{ port }}",
+    )
+    health: str | None = Field(
+        default=None,
+        description="the probe a service without `health` gets when the starter app (and its "
+        "/healthz) isn't there: an HTTP path or 'tcp'; none: the kind's own probe still works",
+    )
+    probes: Probes | None = None
+
+
+_GLOB = r"^[^/\s][^\s]*$"  # relative; `_inside` also refuses `..`: it stays inside the folder
+
+
+def _inside(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError(f"{value!r} must stay inside the folder (no '..')")
+    return value
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {value!r}: {exc}") from None
+    return value
+
+
+class Contains(_Strict):
+    """Some file under the folder whose text matches a regular expression."""
+
+    files: str = Field(pattern=_GLOB, description="glob under the folder, e.g. **/*.go")
+    pattern: str = Field(description="regular expression (Python re, MULTILINE)")
+
+    _pattern = field_validator("pattern")(_check_regex)
+    _files = field_validator("files")(_inside)
+
+
+_FACT_FIELDS = frozenset({"0", "path", "dir", "name", "module"})
+
+
+class Fact(_Strict):
+    """Where a fact about the user's code is read: a file (glob), optionally a key of its
+    parsed content (JSON, TOML, go.mod directives) and a regular expression whose first group is
+    the value. `value` shapes it; the first fact of a list that gives a value wins."""
+
+    file: str = Field(pattern=_GLOB, description="glob under the service's folder")
+    key: str | None = Field(
+        default=None, description="dotted key into the parsed file: engines.node, go"
+    )
+    match: str | None = Field(
+        default=None,
+        description="regular expression (MULTILINE) on the text or the key's value; its first "
+        "group (else the whole match) is {0}",
+    )
+    value: str | None = Field(
+        default=None,
+        description="the fact, from {0} (what matched), {path} (the file), {dir}, {name} (the "
+        "file's folder and that folder's name), {module} (the file as a dotted module, less "
+        "`strip`); default {0}",
+    )
+    strip: list[str] = Field(
+        default_factory=list, description="leading folders {module} leaves out: src/"
+    )
+    name: str | None = Field(
+        default=None,
+        description="entry facts only: when several files give one, each is a service of its "
+        "own named by this ({name}: cmd/<name>)",
+    )
+    up: bool = Field(
+        default=False,
+        description="also look in the folders above, up to the repository's root (a workspace's "
+        "lockfile)",
+    )
+
+    _match = field_validator("match")(_check_regex)
+    _file = field_validator("file")(_inside)
+
+    @field_validator("value", "name")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        """Only the placeholders detection fills: a typo fails when the set loads."""
+        for _, name, _, _ in string.Formatter().parse(value or ""):
+            if name is not None and name not in _FACT_FIELDS:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}} in {value!r}; "
+                    "use {0}, {path}, {dir}, {name}, {module}"
+                )
+        return value
+
+
+class Facts(_Strict):
+    """What `init` records of a detected service, each the first fact that gives a value."""
+
+    version: list[Fact] = Field(
+        default_factory=list, description="runtime version, normalised to major(.minor)"
+    )
+    package_manager: list[Fact] = Field(default_factory=list)
+    entry: list[Fact] = Field(default_factory=list)
+    port: list[Fact] = Field(default_factory=list, description="a whole number 1-65535")
+    health: list[Fact] = Field(default_factory=list, description="an HTTP path starting with /")
+
+
+class Marker(_Strict):
+    """One way a folder is recognised as a service of the kind (`dockergen init`)."""
+
+    files: list[str] = Field(
+        min_length=1,
+        description="file names (globs) in the folder, any one of which must be there: "
+        "package.json, requirements*.txt",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="dependency names those files must all declare (read by the file's format: "
+        "package.json, pyproject.toml, requirements*.txt, uv.lock/poetry.lock, go.mod)",
+    )
+    contains: Contains | None = Field(
+        default=None, description="and a file under the folder must match this"
+    )
+    missing: str | None = Field(
+        default=None,
+        description="the files are there but `contains` matches nothing: bad input, and this "
+        "says why (`init` exits 2 naming the file); default: the folder is simply not this kind",
+    )
+    unless: list[Fact] = Field(
+        default_factory=list,
+        description="facts that, when any gives a value, mean the folder is not this kind after "
+        "all: a workspace's root (pnpm-workspace.yaml; package.json `workspaces`)",
+    )
+
+
+class Detect(_Strict):
+    """How `dockergen init` finds the kind in an existing repository: a built kind's folder
+    by its `markers`, a database by what its users declare (`dependencies`, `env`, `images`)."""
+
+    markers: list[Marker] = Field(
+        default_factory=list, description="a folder matching any one is a service of the kind"
+    )
+    priority: int = Field(
+        default=0,
+        description="when a folder matches several kinds, the highest wins (a plain index.html "
+        "site is less specific than a Vite app, which has one too)",
+    )
+    facts: Facts = Field(default_factory=Facts)
+    health: str | None = Field(
+        default=None,
+        description="the probe when the code names no health route: tcp (the port accepts "
+        "connections); none: the kind's own probe (which dockergen's own files serve)",
+        pattern=r"^(tcp|/.*)$",
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="a service declaring any of these dependencies uses a service of this kind",
+    )
+    env: list[str] = Field(
+        default_factory=list,
+        description="regular expressions on the values of .env.example (DATABASE_URL=postgres://)"
+        " that mean a service of this kind",
+    )
+    images: list[str] = Field(
+        default_factory=list,
+        description="images (without tag) of an existing compose file that are this kind",
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _check_regex(item)
+        return value
+
+
 class Kind(_Strict):
     """One stack, as declared by `kinds/<kind>/kind.yml`."""
 
@@ -333,6 +596,18 @@ class Kind(_Strict):
     develop: Develop = Field(
         default_factory=Develop,
         description="`docker compose watch` rules and the dev server (built kinds only)",
+    )
+    versions: Versions | None = Field(
+        default=None, description="runtime versions with their images (dockergen.yml `version`)"
+    )
+    user_code: UserCode = Field(
+        default_factory=UserCode,
+        description="building around the user's code (`dockergen init`): package managers, "
+        "entry, probes, and which files/ are the starter app",
+    )
+    detect: Detect = Field(
+        default_factory=Detect,
+        description="how `dockergen init` recognises the kind in an existing repository",
     )
 
     @property
