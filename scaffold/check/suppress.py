@@ -66,7 +66,9 @@ class Parsed:
     problems: list[Finding] = field(default_factory=list)
 
 
-def _problem(rules: Mapping[str, Rule], rule: str, path: str, line: int | None, msg: str) -> Finding:
+def _problem(
+    rules: Mapping[str, Rule], rule: str, path: str, line: int | None, msg: str
+) -> Finding:
     return Finding(rule=rule, path=path, line=line, message=msg, severity=rules[rule].severity)
 
 
@@ -106,7 +108,10 @@ def parse_inline(text: str, path: str, rules: Mapping[str, Rule]) -> Parsed:
         problem = None
         if not ids or bad:
             named = f" ({', '.join(bad)} is no rule ID)" if bad else ""
-            problem = f"suppression names no valid rule ID{named}: use '# dockergen: ignore DG101 -- reason'"
+            problem = (
+                f"suppression names no valid rule ID{named}: "
+                "use '# dockergen: ignore DG101 -- reason'"
+            )
         elif not sep or not reason.strip():
             problem = (
                 f"suppression of {', '.join(ids)} has no reason: it suppresses nothing; "
