@@ -97,6 +97,7 @@ def render(
             quiet.add_row(where, item.finding.rule, item.source, Text(item.reason))
         console.print(quiet)
     for skipped in audit.skipped:
-        console.print(Text(f"skipped {skipped.path}: {skipped.reason}"))
-    console.print(Text(summary(audit, fail_on)))
-    return buffer.getvalue()
+        console.print(Text(f"skipped {skipped.path}: {skipped.reason}"), soft_wrap=True)
+    console.print(Text(summary(audit, fail_on)), soft_wrap=True)
+    # rich pads a table's title to the table's width: no trailing blanks in logs and diffs
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
