@@ -28,7 +28,9 @@ class _Strict(BaseModel):
 
 class _RuleEntry(_Strict):
     title: str
-    concept: Literal["input", "persistence", "layers", "multistage", "compose", "hardening", "policy"]
+    concept: Literal[
+        "input", "persistence", "layers", "multistage", "compose", "hardening", "policy"
+    ]
     severity: Literal["low", "medium", "high"]
     rationale: str
     fix: str

@@ -37,9 +37,11 @@ def policy_findings(project: Project) -> list[Finding]:
         for name, svc in compose.services.items():
             image = svc.get("image")
             if "build" in svc or not isinstance(image, str):
-                continue  # a built service's image: the project's own, which no registry rule governs
+                continue  # a built service's image is the project's own: no registry rule applies
             refs.append(
-                Reference(compose.rel, compose.line("services", name, "image"), image, f"service {name}")
+                Reference(
+                    compose.rel, compose.line("services", name, "image"), image, f"service {name}"
+                )
             )
     rules = load_rules()
     return [

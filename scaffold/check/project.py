@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dockerfile as buildkit
+import dockerfile as buildkit  # type: ignore[import-not-found]
 import yaml
 
 from scaffold.check.catalogue import load as load_rules
@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 
 # Docker's instruction set: a word outside it is a syntax error the builder reports.
 INSTRUCTIONS = frozenset(
-    "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
-    "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()
+    [
+        *("FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY"),
+        *("ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL"),
+        *("HEALTHCHECK", "SHELL"),
+    ]
 )
 _SNIFF = 8192
 
@@ -307,7 +310,9 @@ def parse_compose(path: Path, rel: str, text: str) -> tuple[Compose | None, list
     found = [problem("DG001", line, message) for line, message in builder.errors]
     services = data.get("services")
     if services is not None and not isinstance(services, dict):
-        found.append(problem("DG000", builder.lines.get(("services",)), "`services` is not a mapping"))
+        found.append(
+            problem("DG000", builder.lines.get(("services",)), "`services` is not a mapping")
+        )
         data = {k: v for k, v in data.items() if k != "services"}
     return Compose(path, rel, data, builder.lines), found
 

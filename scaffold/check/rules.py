@@ -9,6 +9,7 @@ and the Dockerfile it builds, a Dockerfile and its context) are why this is not 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import posixpath
 import re
@@ -26,8 +27,8 @@ from scaffold.check.project import (
     Dockerfile,
     Instruction,
     Project,
-    Stage,
     StackKind,
+    Stage,
     compose_builds,
 )
 from scaffold.images import parse_image
@@ -49,9 +50,9 @@ def apply(project: Project, *, policy: bool) -> list[Finding]:
     for parsed in project.dockerfiles.values():
         _dockerfile_rules(parsed, know, project, emit)
     for build in _unique_builds(project.builds):
-        parsed = project.dockerfile(build.dockerfile)
-        if parsed is not None:
-            _context_rules(parsed, build, know, project, emit)
+        built = project.dockerfile(build.dockerfile)
+        if built is not None:
+            _context_rules(built, build, know, project, emit)
     for compose in project.composes:
         _compose_rules(compose, know, project, emit)
     if policy:
@@ -79,7 +80,7 @@ def credential_name(name: str, know: Knowledge) -> bool:
         return False
     if any(w in know.credential_words for w in words):
         return True
-    pairs = {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}
+    pairs = {f"{a}_{b}" for a, b in itertools.pairwise(words)}
     return bool(pairs & know.credential_names) or "_".join(words) in know.credential_names
 
 
@@ -114,7 +115,10 @@ def commands(ins: Instruction) -> list[list[str]]:
                 out.append(current)
             current = []
             continue
-        if not current and (token in ("sudo", "env", "exec", "then", "do", "else") or re.fullmatch(r"[A-Za-z_]\w*=.*", token)):
+        if not current and (
+            token in ("sudo", "env", "exec", "then", "do", "else")
+            or re.fullmatch(r"[A-Za-z_]\w*=.*", token)
+        ):
             continue
         current.append(token)
     if current:
@@ -125,7 +129,7 @@ def commands(ins: Instruction) -> list[list[str]]:
 def _starts(argv: list[str], prefix: Iterable[str]) -> bool:
     prefix = list(prefix)
     words = [w for w in argv if not (w.startswith("-") and w not in prefix)]
-    head = [posixpath.basename(words[0])] + words[1:] if words else []
+    head = [posixpath.basename(words[0]), *words[1:]] if words else []
     return head[: len(prefix)] == prefix
 
 
@@ -144,7 +148,7 @@ def _has_flag(argv: list[str], flags: Iterable[str]) -> bool:
             if "=" in flag and word == flag:
                 return True
     # `--omit dev` as two words
-    pairs = {f"{a}={b}" for a, b in zip(argv, argv[1:], strict=False)}
+    pairs = {f"{a}={b}" for a, b in itertools.pairwise(argv)}
     return any(flag in pairs for flag in flags)
 
 
@@ -178,30 +182,51 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
                     name, sep, value = word.partition("=")
                     value = value.strip("\"'")
                     if credential_value(value, know):
-                        emit("DG202", rel, ins.line, f"ARG {name} has a credential as its default value")
+                        emit(
+                            "DG202",
+                            rel,
+                            ins.line,
+                            f"ARG {name} has a credential as its default value",
+                        )
                     elif credential_name(name, know):
                         how = "has a default value" if sep and value else "is passed at build time"
-                        emit("DG202", rel, ins.line, f"ARG {name} looks like a credential and {how}: "
-                             "build arguments are kept in the image history")
+                        emit(
+                            "DG202",
+                            rel,
+                            ins.line,
+                            f"ARG {name} looks like a credential and {how}: "
+                            "build arguments are kept in the image history",
+                        )
             elif ins.cmd == "ENV":
                 for name, value in _pairs(ins.value):
                     if credential_value(value, know):
                         emit("DG202", rel, ins.line, f"ENV {name} holds a credential")
                     elif credential_name(name, know) and value.strip():
-                        emit("DG202", rel, ins.line, f"ENV {name} looks like a credential: "
-                             "its value ships in the image configuration")
+                        emit(
+                            "DG202",
+                            rel,
+                            ins.line,
+                            f"ENV {name} looks like a credential: "
+                            "its value ships in the image configuration",
+                        )
 
     # DG201: copied in, deleted later, in the layers the final image ships
     _copy_then_delete(df, chain, project, emit)
 
     # DG301 / DG302: where the build's toolchain ends up
     installs_or_builds = [
-        ins for ins in final.instructions
+        ins
+        for ins in final.instructions
         if any(_install(c, know) or any(_starts(c, b) for b in know.builds) for c in commands(ins))
     ]
     if len(stages) == 1 and installs_or_builds:
-        emit("DG301", rel, final.line, f"one stage, FROM {final.base}, installs or builds "
-             f"(line {installs_or_builds[0].line}) and is also what runs")
+        emit(
+            "DG301",
+            rel,
+            final.line,
+            f"one stage, FROM {final.base}, installs or builds "
+            f"(line {installs_or_builds[0].line}) and is also what runs",
+        )
     elif len(stages) > 1 and final.parent is None and _build_image(final.base, know, project):
         emit("DG302", rel, final.line, f"the final stage is FROM {final.base}, a build image")
 
@@ -213,47 +238,79 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
                 env.update(dict(_pairs(ins.value)))
             for argv in commands(ins):
                 spec = _install(argv, know)
-                if spec is not None and spec.cache_ok and not _cache_mount(ins):
-                    if not _has_flag(argv, spec.cache_ok) and not _env_says_no_cache(env, spec):
-                        emit("DG303", rel, ins.line, f"`{' '.join(spec.argv)}` without "
-                             f"{' or '.join(spec.cache_ok)} keeps its download cache in the layer")
+                if (
+                    spec is not None
+                    and spec.cache_ok
+                    and not _cache_mount(ins)
+                    and not _has_flag(argv, spec.cache_ok)
+                    and not _env_says_no_cache(env, spec)
+                ):
+                    emit(
+                        "DG303",
+                        rel,
+                        ins.line,
+                        f"`{' '.join(spec.argv)}` without "
+                        f"{' or '.join(spec.cache_ok)} keeps its download cache in the layer",
+                    )
                 if spec is not None and spec.prod_ok is not None:
                     production = any(env.get(k) == v for k, v in know.production_env.items())
                     if not production and not _has_flag(argv, spec.prod_ok):
-                        emit("DG304", rel, ins.line, f"`{' '.join(spec.argv)}` in the final "
-                             f"image installs dev dependencies too (add {spec.prod_ok[0]})")
+                        emit(
+                            "DG304",
+                            rel,
+                            ins.line,
+                            f"`{' '.join(spec.argv)}` in the final "
+                            f"image installs dev dependencies too (add {spec.prod_ok[0]})",
+                        )
             apt = [c for c in commands(ins) if any(_starts(c, a) for a in know.apt_installs)]
             if apt and not _cache_mount(ins):
                 words = {w for c in commands(ins) for w in c}
                 cleaned = any(w.rstrip("/*").startswith(p) for w in words for p in know.apt_cleanup)
                 if not cleaned:
-                    emit("DG303", rel, ins.line, "apt package lists are not removed in the RUN "
-                         "that installs (rm -rf /var/lib/apt/lists/*)")
+                    emit(
+                        "DG303",
+                        rel,
+                        ins.line,
+                        "apt package lists are not removed in the RUN "
+                        "that installs (rm -rf /var/lib/apt/lists/*)",
+                    )
 
     # DG305: dependencies installed after the whole context is copied, in the same stage
     for stage in stages:
         copied_all: int | None = None
         ran: list[list[str]] = []
         for ins in stage.instructions:
-            if ins.cmd in ("COPY", "ADD") and ins.flag("from") is None and len(ins.value) >= 2:
-                if any(posixpath.normpath(src) == "." for src in ins.value[:-1]):
-                    copied_all = ins.line
+            whole = any(posixpath.normpath(src) == "." for src in ins.value[:-1])
+            if ins.cmd in ("COPY", "ADD") and ins.flag("from") is None and whole:
+                copied_all = ins.line
             for argv in commands(ins):
                 spec = _install(argv, know)
-                earlier = any(_starts(r, u) for r in ran for u in spec.implicit_unless) if spec else False
+                earlier = (
+                    any(_starts(r, u) for r in ran for u in spec.implicit_unless) if spec else False
+                )
                 ran.append(argv)
                 if spec is None or earlier:
                     continue
                 if copied_all is not None and _from_manifest(argv, spec):
-                    emit("DG305", rel, ins.line, f"`{' '.join(spec.argv)}` runs after the "
-                         f"whole context is copied (line {copied_all}): every source change "
-                         "reinstalls the dependencies")
+                    emit(
+                        "DG305",
+                        rel,
+                        ins.line,
+                        f"`{' '.join(spec.argv)}` runs after the "
+                        f"whole context is copied (line {copied_all}): every source change "
+                        "reinstalls the dependencies",
+                    )
 
     # DG501: the user the final image runs as
     user = _final_user(final)
     if user is None or _is_root(user):
         how = f"USER {user}" if user else "no USER"
-        emit("DG501", rel, final.line, f"the final stage (FROM {final.base}) has {how}: it runs as root")
+        emit(
+            "DG501",
+            rel,
+            final.line,
+            f"the final stage (FROM {final.base}) has {how}: it runs as root",
+        )
 
     # DG518 / DG519: pinned bases, ADD
     for stage in stages:
@@ -353,7 +410,11 @@ def _copy_then_delete(df: Dockerfile, chain: list[Stage], project: Project, emit
                     if norm == "." or (context / norm).is_dir():
                         copies.append((ins.line, absdest, norm))
                     else:
-                        target = posixpath.join(absdest, posixpath.basename(norm)) if into_dir else absdest
+                        target = (
+                            posixpath.join(absdest, posixpath.basename(norm))
+                            if into_dir
+                            else absdest
+                        )
                         copies.append((ins.line, target, None))
             elif ins.cmd == "RUN":
                 for argv in commands(ins):
@@ -366,15 +427,24 @@ def _copy_then_delete(df: Dockerfile, chain: list[Stage], project: Project, emit
                         for line, target, folder in copies:
                             hit = _removed(gone, target, folder, context)
                             if hit:
-                                emit("DG201", df.rel, ins.line, f"{hit} is copied in at line "
-                                     f"{line} and deleted here: the layer of line {line} still "
-                                     "holds it")
+                                emit(
+                                    "DG201",
+                                    df.rel,
+                                    ins.line,
+                                    f"{hit} is copied in at line "
+                                    f"{line} and deleted here: the layer of line {line} still "
+                                    "holds it",
+                                )
 
 
 def _removed(gone: str, target: str, folder: str | None, context: Path) -> str | None:
     """What of a copy a removal deletes (its container path), if anything."""
     if folder is None:
-        if fnmatch.fnmatchcase(target, gone) or target == gone or target.startswith(gone.rstrip("/") + "/"):
+        if (
+            fnmatch.fnmatchcase(target, gone)
+            or target == gone
+            or target.startswith(gone.rstrip("/") + "/")
+        ):
             return target
         return None
     # a folder copied to `target`: the removal names a path in it; is that file in the context?
@@ -389,15 +459,24 @@ def _removed(gone: str, target: str, folder: str | None, context: Path) -> str |
 # ---- build contexts: .dockerignore and the files it leaves in ------------------------------------
 
 
-def _context_rules(df: Dockerfile, build: Build, know: Knowledge, project: Project, emit: Emit) -> None:
-    from docker.utils.build import PatternMatcher  # Docker's .dockerignore matching, in Python
+def _context_rules(
+    df: Dockerfile, build: Build, know: Knowledge, project: Project, emit: Emit
+) -> None:
+    from docker.utils.build import (  # type: ignore[import-untyped]
+        PatternMatcher,  # Docker's .dockerignore matching, in Python
+    )
 
     own = build.dockerfile.parent / f"{build.dockerfile.name}.dockerignore"
     ignore = own if own.is_file() else build.context / ".dockerignore"
     if not build.context.is_dir():
         return
     if not ignore.is_file():
-        emit("DG205", df.rel, None, f"the build context {project.rel(build.context)}/ has no .dockerignore")
+        emit(
+            "DG205",
+            df.rel,
+            None,
+            f"the build context {project.rel(build.context)}/ has no .dockerignore",
+        )
         patterns: list[str] = []
     else:
         patterns = _ignore_patterns(ignore)
@@ -409,13 +488,21 @@ def _context_rules(df: Dockerfile, build: Build, know: Knowledge, project: Proje
         if any(fnmatch.fnmatchcase(name, p) for p in know.not_secret_files):
             continue
         secret = any(
-            fnmatch.fnmatchcase(part, p) for part in parts for p in know.secret_files if "/" not in p
+            fnmatch.fnmatchcase(part, p)
+            for part in parts
+            for p in know.secret_files
+            if "/" not in p
         ) or any(fnmatch.fnmatchcase(rel, p) for p in know.secret_files if "/" in p)
         if secret:
             shown = project.rel(build.context / rel)
-            emit("DG203", where, None, f"{shown} is in the build context of {df.rel} and "
-                 f"{'no .dockerignore pattern excludes it' if patterns else 'nothing excludes it'}",
-                 related=(shown, df.rel))
+            emit(
+                "DG203",
+                where,
+                None,
+                f"{shown} is in the build context of {df.rel} and "
+                f"{'no .dockerignore pattern excludes it' if patterns else 'nothing excludes it'}",
+                related=(shown, df.rel),
+            )
 
 
 def _ignore_patterns(path: Path) -> list[str]:
@@ -424,7 +511,11 @@ def _ignore_patterns(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _context_files(context: Path, matcher: Any) -> Iterator[str]:
@@ -450,7 +541,7 @@ def _context_files(context: Path, matcher: Any) -> Iterator[str]:
                 yield rel
 
 
-# ---- compose rules --------------------------------------------------------------------------------
+# ---- compose rules ----------------------------------------------------------------------------
 
 
 def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Emit) -> None:
@@ -459,11 +550,16 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
     data = compose.data
     if "version" in data:
         emit("DG517", rel, compose.line("version"), "top-level `version:` is obsolete")
-    databases = {name: kind for name, svc in services.items()
-                 if (kind := project.stack_kind(svc.get("image"))) is not None and "build" not in svc}
+    databases = {
+        name: kind
+        for name, svc in services.items()
+        if (kind := project.stack_kind(svc.get("image"))) is not None and "build" not in svc
+    }
     networks = data.get("networks") if isinstance(data.get("networks"), dict) else {}
     assert isinstance(networks, dict)
-    healthy = {name: _has_healthcheck(compose, name, svc, project) for name, svc in services.items()}
+    healthy = {
+        name: _has_healthcheck(compose, name, svc, project) for name, svc in services.items()
+    }
     layout = _layout_kinds(compose, project)
 
     for name, svc in services.items():
@@ -482,16 +578,26 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
             for key, value in _mapping(build.get("args")):
                 shown = f"build arg {key}"
                 if credential_value(str(value or ""), know) or credential_name(key, know):
-                    emit("DG204", rel, compose.line(*at, "build", "args", key) or compose.line(*at, "build", "args"),
-                         f"service {name} passes {shown}, which looks like a secret, to its build")
+                    emit(
+                        "DG204",
+                        rel,
+                        compose.line(*at, "build", "args", key)
+                        or compose.line(*at, "build", "args"),
+                        f"service {name} passes {shown}, which looks like a secret, to its build",
+                    )
 
         # compose: depends_on, ports, networks
         for dep, cond, dline in _depends(compose, name, svc):
             if dep in services and healthy.get(dep) and cond != "service_healthy":
                 if layout and _set_allows(layout, name, dep, cond, project):
                     continue
-                emit("DG401", rel, dline, f"{name} depends on {dep}, which has a healthcheck, "
-                     f"with condition {cond}: it may start before {dep} is ready")
+                emit(
+                    "DG401",
+                    rel,
+                    dline,
+                    f"{name} depends on {dep}, which has a healthcheck, "
+                    f"with condition {cond}: it may start before {dep} is ready",
+                )
         ports = svc.get("ports") if isinstance(svc.get("ports"), list) else []
         for i, port in enumerate(ports or []):
             pline = compose.line(*at, "ports", i)
@@ -502,17 +608,31 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
         if kind is not None and kind.internal and "network_mode" not in svc:
             nets = _service_networks(svc)
             if "default" in nets:
-                others = sorted(o for o, s in services.items() if o != name and "default" in _service_networks(s) and "network_mode" not in s)
+                others = sorted(
+                    o
+                    for o, s in services.items()
+                    if o != name and "default" in _service_networks(s) and "network_mode" not in s
+                )
                 if others:
-                    emit("DG403", rel, line, f"database {name} is on the default network with "
-                         f"{', '.join(others)}")
+                    emit(
+                        "DG403",
+                        rel,
+                        line,
+                        f"database {name} is on the default network with {', '.join(others)}",
+                    )
             for net in sorted(nets - {"default"}):
                 spec = networks.get(net)
-                if isinstance(spec, dict) and (spec.get("external") or spec.get("internal") is True):
+                if isinstance(spec, dict) and (
+                    spec.get("external") or spec.get("internal") is True
+                ):
                     continue
                 if net in networks:
-                    emit("DG404", rel, compose.line("networks", net), f"network {net} of database "
-                         f"{name} is not internal: true")
+                    emit(
+                        "DG404",
+                        rel,
+                        compose.line("networks", net),
+                        f"network {net} of database {name} is not internal: true",
+                    )
 
         # hardening
         _hardening(compose, name, svc, kind, built, healthy[name], know, project, emit)
@@ -539,7 +659,11 @@ def _depends(compose: Compose, name: str, svc: dict[str, Any]) -> list[tuple[str
     if isinstance(deps, dict):
         out = []
         for dep, spec in deps.items():
-            cond = spec.get("condition", "service_started") if isinstance(spec, dict) else "service_started"
+            cond = (
+                spec.get("condition", "service_started")
+                if isinstance(spec, dict)
+                else "service_started"
+            )
             out.append((str(dep), str(cond), compose.line(*at, dep)))
         return out
     return []
@@ -607,7 +731,7 @@ def _set_allows(layout: dict[str, str], name: str, dep: str, cond: str, project:
     if spec is None:
         return False
     for relation in ("proxies", "connects"):
-        if b.category in getattr(spec, relation) and spec.condition(relation) == cond:  # type: ignore[arg-type]
+        if b.category in getattr(spec, relation) and spec.condition(relation) == cond:
             return True
     return False
 
@@ -672,7 +796,9 @@ def _tmpfs(svc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, bool]]:
         out.append((("tmpfs", i) if isinstance(tmp, list) else ("tmpfs",), target, sized))
     for i, vol in enumerate(svc.get("volumes") or []):
         if isinstance(vol, dict) and vol.get("type") == "tmpfs":
-            size = (vol.get("tmpfs") or {}).get("size") if isinstance(vol.get("tmpfs"), dict) else None
+            size = (
+                (vol.get("tmpfs") or {}).get("size") if isinstance(vol.get("tmpfs"), dict) else None
+            )
             out.append((("volumes", i), str(vol.get("target") or ""), size is not None))
     return out
 
@@ -682,28 +808,55 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _persistence(compose: Compose, name: str, svc: dict[str, Any], kind: StackKind, emit: Emit) -> None:
+def _persistence(
+    compose: Compose, name: str, svc: dict[str, Any], kind: StackKind, emit: Emit
+) -> None:
     data_dir = kind.data_dir or ""
     at = ("services", name)
     covering = [m for m in _mounts(svc) if m[1] != "tmpfs" and m[3] and _under(data_dir, m[3])]
     for _, target, _sized in _tmpfs(svc):
         if target and (_under(data_dir, target) or _under(target, data_dir)):
-            emit("DG103", compose.rel, compose.line(*at, "tmpfs") or compose.line(*at, "volumes"),
-                 f"{kind.name} data directory {data_dir} of {name} is on tmpfs")
+            emit(
+                "DG103",
+                compose.rel,
+                compose.line(*at, "tmpfs") or compose.line(*at, "volumes"),
+                f"{kind.name} data directory {data_dir} of {name} is on tmpfs",
+            )
     named = [m for m in covering if m[1] == "volume" and m[2]]
     binds = [m for m in covering if m[1] == "bind"]
-    for i, _, src, target in binds:
-        emit("DG102", compose.rel, compose.line(*at, "volumes", i),
-             f"{kind.name} data directory {data_dir} of {name} is the bind mount {src}")
+    for i, _, src, _target in binds:
+        emit(
+            "DG102",
+            compose.rel,
+            compose.line(*at, "volumes", i),
+            f"{kind.name} data directory {data_dir} of {name} is the bind mount {src}",
+        )
     if not named and not binds:
         anon = [m for m in covering if m[1] == "volume"]
-        why = "an anonymous volume (not reused once the container is removed)" if anon else "no volume"
-        emit("DG101", compose.rel, compose.line(*at, "volumes", anon[0][0]) if anon else compose.line(*at),
-             f"{kind.name} service {name} keeps {data_dir} on {why}")
+        why = (
+            "an anonymous volume (not reused once the container is removed)"
+            if anon
+            else "no volume"
+        )
+        emit(
+            "DG101",
+            compose.rel,
+            compose.line(*at, "volumes", anon[0][0]) if anon else compose.line(*at),
+            f"{kind.name} service {name} keeps {data_dir} on {why}",
+        )
 
 
-def _hardening(compose: Compose, name: str, svc: dict[str, Any], kind: StackKind | None,
-               built: bool, healthy: bool, know: Knowledge, project: Project, emit: Emit) -> None:
+def _hardening(
+    compose: Compose,
+    name: str,
+    svc: dict[str, Any],
+    kind: StackKind | None,
+    built: bool,
+    healthy: bool,
+    know: Knowledge,
+    project: Project,
+    emit: Emit,
+) -> None:
     rel = compose.rel
     at = ("services", name)
     line = compose.line(*at)
@@ -712,35 +865,80 @@ def _hardening(compose: Compose, name: str, svc: dict[str, Any], kind: StackKind
     if user is not None and _is_root(str(user)):
         emit("DG502", rel, compose.line(*at, "user"), f"{name} runs as user {user}")
     elif user is None and not built:
-        hint = f" (the set's {kind.name} runs as {kind.user})" if kind is not None and kind.user else ""
-        emit("DG502", rel, line, f"{name} has no `user:` and runs as its image's default user, "
-             f"often root{hint}")
+        hint = (
+            f" (the set's {kind.name} runs as {kind.user})"
+            if kind is not None and kind.user
+            else ""
+        )
+        emit(
+            "DG502",
+            rel,
+            line,
+            f"{name} has no `user:` and runs as its image's default user, often root{hint}",
+        )
     if svc.get("read_only") is not True:
-        emit("DG503", rel, compose.line(*at, "read_only") or line, f"{name} has a writable root filesystem")
-    for key, target, sized in _tmpfs(svc):
+        emit(
+            "DG503",
+            rel,
+            compose.line(*at, "read_only") or line,
+            f"{name} has a writable root filesystem",
+        )
+    for keys, target, sized in _tmpfs(svc):
         if not sized:
-            emit("DG504", rel, compose.line(*at, *key), f"tmpfs {target} of {name} has no size")
-    drops = {str(c).upper() for c in (svc.get("cap_drop") or []) if isinstance(svc.get("cap_drop"), list)}
+            emit("DG504", rel, compose.line(*at, *keys), f"tmpfs {target} of {name} has no size")
+    drops = {
+        str(c).upper() for c in (svc.get("cap_drop") or []) if isinstance(svc.get("cap_drop"), list)
+    }
     if "ALL" not in drops:
-        emit("DG505", rel, compose.line(*at, "cap_drop") or line, f"{name} does not drop all capabilities")
+        emit(
+            "DG505",
+            rel,
+            compose.line(*at, "cap_drop") or line,
+            f"{name} does not drop all capabilities",
+        )
     opts = svc.get("security_opt") if isinstance(svc.get("security_opt"), list) else []
     nnp = {str(o).replace("=", ":").replace(" ", "") for o in opts or []}
     if not nnp & {"no-new-privileges:true", "no-new-privileges"}:
-        emit("DG506", rel, compose.line(*at, "security_opt") or line, f"{name} lacks no-new-privileges:true")
+        emit(
+            "DG506",
+            rel,
+            compose.line(*at, "security_opt") or line,
+            f"{name} lacks no-new-privileges:true",
+        )
     limits = _limits(svc)
     missing = [k for k in ("memory", "cpus") if limits.get(k) in (None, "", 0, "0")]
     if missing:
-        emit("DG507", rel, compose.line(*at, "deploy") or line, f"{name} has no {' or '.join(missing)} limit")
+        emit(
+            "DG507",
+            rel,
+            compose.line(*at, "deploy") or line,
+            f"{name} has no {' or '.join(missing)} limit",
+        )
     if limits.get("pids") in (None, "", 0, -1):
         emit("DG508", rel, compose.line(*at, "deploy") or line, f"{name} has no pids limit")
     logging = svc.get("logging")
     driver = str(logging.get("driver") or "json-file") if isinstance(logging, dict) else "json-file"
-    options = logging.get("options") if isinstance(logging, dict) and isinstance(logging.get("options"), dict) else {}
+    options = (
+        logging.get("options")
+        if isinstance(logging, dict) and isinstance(logging.get("options"), dict)
+        else {}
+    )
     if logging is None:
-        emit("DG509", rel, line, f"{name} has no `logging:`: the engine's default json-file keeps every line")
-    elif driver in know.unbounded_log_drivers and not all(o in (options or {}) for o in know.unbounded_log_drivers[driver]):
-        emit("DG509", rel, compose.line(*at, "logging"), f"{name} logs with {driver} without "
-             f"{', '.join(know.unbounded_log_drivers[driver])}")
+        emit(
+            "DG509",
+            rel,
+            line,
+            f"{name} has no `logging:`: the engine's default json-file keeps every line",
+        )
+    elif driver in know.unbounded_log_drivers and not all(
+        o in (options or {}) for o in know.unbounded_log_drivers[driver]
+    ):
+        emit(
+            "DG509",
+            rel,
+            compose.line(*at, "logging"),
+            f"{name} logs with {driver} without {', '.join(know.unbounded_log_drivers[driver])}",
+        )
     if not healthy:
         where = "in compose or in the image it builds" if built else "in compose"
         emit("DG510", rel, line, f"{name} has no healthcheck {where}")
@@ -753,15 +951,27 @@ def _hardening(compose: Compose, name: str, svc: dict[str, Any], kind: StackKind
         emit("DG512", rel, compose.line(*at, "privileged"), f"{name} is privileged")
     for key in ("network_mode", "pid", "ipc", "uts", "userns_mode"):
         if str(svc.get(key, "")) == "host":
-            emit("DG513", rel, compose.line(*at, key), f"{name} shares the host's {key.split('_')[0]} namespace")
+            emit(
+                "DG513",
+                rel,
+                compose.line(*at, key),
+                f"{name} shares the host's {key.split('_')[0]} namespace",
+            )
     for i, mtype, src, _target in _mounts(svc):
         if mtype != "bind" or not src.startswith("/"):
             continue
         norm = posixpath.normpath(src)
         if norm in know.docker_socket:
-            emit("DG514", rel, compose.line(*at, "volumes", i), f"{name} mounts the Docker socket {src}")
+            emit(
+                "DG514",
+                rel,
+                compose.line(*at, "volumes", i),
+                f"{name} mounts the Docker socket {src}",
+            )
         elif norm in know.host_sensitive or any(_under(norm, t) for t in know.host_sensitive_trees):
-            emit("DG514", rel, compose.line(*at, "volumes", i), f"{name} mounts the host path {src}")
+            emit(
+                "DG514", rel, compose.line(*at, "volumes", i), f"{name} mounts the host path {src}"
+            )
     caps = svc.get("cap_add") if isinstance(svc.get("cap_add"), list) else []
     for i, cap in enumerate(caps or []):
         if str(cap).upper().removeprefix("CAP_") in know.broad_capabilities:
@@ -769,14 +979,22 @@ def _hardening(compose: Compose, name: str, svc: dict[str, Any], kind: StackKind
     for key, value in _mapping(svc.get("environment")):
         shown = "" if value is None else str(value)
         if credential_value(shown, know) or credential_name(key, know):
-            emit("DG515", rel, compose.line(*at, "environment", key) or compose.line(*at, "environment"),
-                 f"{name} gets {key} in its environment")
+            emit(
+                "DG515",
+                rel,
+                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
+                f"{name} gets {key} in its environment",
+            )
 
 
 def _limits(svc: dict[str, Any]) -> dict[str, Any]:
     deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
-    resources = (deploy or {}).get("resources") if isinstance((deploy or {}).get("resources"), dict) else {}
-    limits = (resources or {}).get("limits") if isinstance((resources or {}).get("limits"), dict) else {}
+    resources = (
+        (deploy or {}).get("resources") if isinstance((deploy or {}).get("resources"), dict) else {}
+    )
+    limits = (
+        (resources or {}).get("limits") if isinstance((resources or {}).get("limits"), dict) else {}
+    )
     out = dict(limits or {})
     if svc.get("mem_limit") is not None:
         out.setdefault("memory", svc["mem_limit"])
