@@ -44,6 +44,7 @@ class Install(_Strict):
     prod_ok: tuple[str, ...] | None = None
     manifest: bool = False
     manifest_flags: tuple[str, ...] = ()
+    implicit_unless: tuple[tuple[str, ...], ...] = ()
 
 
 class Knowledge(_Strict):
@@ -62,6 +63,8 @@ class Knowledge(_Strict):
     apt_installs: tuple[tuple[str, ...], ...]
     apt_cleanup: tuple[str, ...]
     host_sensitive: tuple[str, ...]
+    host_sensitive_trees: tuple[str, ...]
+    production_env: dict[str, str] = Field(default_factory=dict)
     docker_socket: tuple[str, ...]
     broad_capabilities: frozenset[str]
     unbounded_log_drivers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
