@@ -83,12 +83,16 @@ def test_naive_twins_give_the_expected_findings_and_exit_1(naive):
     found: dict[str, set[str]] = {}
     for item in doc["findings"]:
         found.setdefault(item["path"], set()).add(item["rule"])
-    # the brief's naive project: single stage, root user, a secret copied then deleted
+    # the brief's naive project: single stage, root user, dependencies after the source copy
     for name in dockerfiles:
-        assert found[name] & {"DG301", "DG302"}, (name, found.get(name))  # one build-image stage
-        assert "DG501" in found[name], (name, found.get(name))  # runs as root
-    assert "DG201" in found["leaky.Dockerfile"]
+        assert "DG501" in found[name], (name, found[name])  # runs as root
+        assert "DG205" in found[name], (name, found[name])  # no .dockerignore beside them
+    for name in ("express", "fastapi", "go", "react"):  # the twins of the built kinds
+        assert "DG301" in found[f"{name}.Dockerfile"], (name, found[f"{name}.Dockerfile"])
     assert "DG305" in found["go.Dockerfile"]  # `go build` fetches modules after COPY . .
+    assert "DG304" in found["react.Dockerfile"]  # `npm ci` with dev dependencies, in the image
+    assert {"DG201", "DG202"} <= found["leaky.Dockerfile"]  # copy-then-delete, a secret ARG
+    assert "DG301" not in found["static.Dockerfile"]  # nothing installed or built: no near-miss
     # the human report names each file and line
     for name in dockerfiles:
         assert name in result.stdout
@@ -226,11 +230,18 @@ def test_template_adds_the_sets_policy(tmp_path, monkeypatch):
         (["no/such/folder"], "no/such/folder: no such file or folder"),
     ],
 )
-def test_usage_errors_are_one_line_and_exit_2(naive, args, says):
-    result = check(*args)
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
+def test_usage_errors_are_one_line_and_exit_2(naive, args, says, monkeypatch, capsys):
+    """Through the console entry point (scaffold.cli.main), as the installed script runs."""
+    from scaffold.cli import main
+
+    monkeypatch.setattr("sys.argv", ["dockergen", "check", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    out = capsys.readouterr()
+    lines = out.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dockergen: ") and says in lines[0], lines
+    assert "Traceback" not in out.err and out.out == ""
 
 
 def test_output_file(naive, tmp_path):
