@@ -188,6 +188,8 @@ def test_dockergen_yml_ignores_by_path(project, tmp_path, monkeypatch):
     (copy / "dockergen.yml").write_text(yaml.safe_dump(layout, sort_keys=False))
     doc = as_json()
     assert [(f["rule"], f["path"]) for f in doc["findings"]] == [("DG902", "dockergen.yml")]
+    text = (copy / "dockergen.yml").read_text().splitlines()
+    assert text[doc["findings"][0]["line"] - 1].strip() == "- path: '**/Dockerfile'"
     assert {s["rule"] for s in doc["suppressed"]} == found
     assert {(s["source"], s["reason"]) for s in doc["suppressed"]} == {
         ("dockergen.yml", "the old image, replaced in Q3")
@@ -258,3 +260,29 @@ def test_a_broken_file_is_a_finding_and_the_others_are_still_checked(naive):
     doc = as_json(code=1)
     named = {f["path"] for f in doc["findings"]} | {s["path"] for s in doc["skipped"]}
     assert {"broken.Dockerfile", "compose.yml", "leaky.Dockerfile"} <= named
+
+
+def test_an_invalid_dockergen_yml_is_a_usage_error(project, tmp_path, monkeypatch, capsys):
+    from scaffold.cli import main
+
+    copy = tmp_path / "shop"
+    shutil.copytree(project, copy)
+    layout = yaml.safe_load((copy / "dockergen.yml").read_text())
+    layout["check"] = {"ignore": [{"path": "legacy/", "rules": ["DG301"]}]}  # no reason
+    (copy / "dockergen.yml").write_text(yaml.safe_dump(layout))
+    monkeypatch.chdir(copy)
+    monkeypatch.setattr("sys.argv", ["dockergen", "check"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"dockergen: {copy / 'dockergen.yml'}: check.ignore.0.reason: this field is required\n"
+    )
+    (copy / "dockergen.yml").write_text("services: [\n")
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("dockergen: ") and "malformed YAML" in line

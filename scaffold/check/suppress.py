@@ -32,7 +32,8 @@ LAYOUT = "dockergen.yml"
 
 _DIRECTIVE = re.compile(r"#\s*dockergen\s*:\s*ignore\b(?P<body>.*)$", re.IGNORECASE)
 _RULE_ID = re.compile(r"^DG[0-9]{3}$")
-_MARKER = b"dockergen"  # a file without it has no directive: not decoded line by line
+# a file without it has no directive: not decoded and read line by line
+_MARKER = re.compile(rb"dockergen\s*:\s*ignore", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def read_inline(root: Path, files: Iterable[str], rules: Mapping[str, Rule]) -> 
             data = (root / rel).read_bytes()
         except OSError:
             continue
-        if _MARKER not in data.lower():
+        if _MARKER.search(data) is None:
             continue
         try:
             text = data.decode("utf-8")
