@@ -1,0 +1,402 @@
+"""`dockergen check`'s engine (scaffold/check): every rule of the catalogue fires on its fixture
+and stays quiet on its near-miss, generated projects are clean, the naive twins get the findings
+the brief predicts, and broken input is a finding or a skipped note, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from projects import default_set
+
+from scaffold import layout as layouts
+from scaffold.api import new_project
+from scaffold.check import catalogue
+from scaffold.check.audit import audit
+from scaffold.check.discover import discover, kind_of
+from scaffold.check.model import Audit, Severity
+from scaffold.check.project import Interpolation, interpolate, read_env_file
+from scaffold.check.rules import credential_name, credential_value
+from scaffold.templatesets.loader import TemplateSet, load_template_set
+
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures" / "check"
+GOLDEN = TESTS / "golden"
+NAIVE = TESTS / "e2e" / "naive"
+RULES = catalogue.load()
+
+
+@pytest.fixture(scope="module")
+def team_set() -> TemplateSet:
+    return load_template_set(str(FIXTURES / "team-set"))
+
+
+def run(root: Path, tset: TemplateSet | None = None, *, policy: bool = False) -> Audit:
+    return audit([root], root=root, tset=tset or default_set(), policy=policy)
+
+
+def rules_of(result: Audit) -> set[str]:
+    return {f.rule for f in result.findings}
+
+
+# ---- the catalogue ------------------------------------------------------------------------------
+
+
+def test_catalogue_is_ordered_complete_and_documented() -> None:
+    assert list(RULES) == sorted(RULES)
+    for rid, rule in RULES.items():
+        assert rule.id == rid
+        assert rule.concept in catalogue.CONCEPTS
+        assert rule.title and rule.rationale and rule.fix
+        assert isinstance(rule.severity, Severity)
+    concepts = {r.concept for r in RULES.values()}
+    assert concepts == set(catalogue.CONCEPTS)  # every concept of the issue has rules
+
+
+def test_every_rule_has_a_firing_and_a_quiet_fixture() -> None:
+    dirs = {p.name for p in FIXTURES.glob("DG*") if p.is_dir()}
+    assert dirs == set(RULES), "a rule without fixtures, or fixtures of no rule"
+    for rid in RULES:
+        assert (FIXTURES / rid / "fires").is_dir() and (FIXTURES / rid / "quiet").is_dir()
+
+
+@pytest.mark.parametrize("rid", sorted(RULES))
+def test_rule_fires_on_its_fixture(rid: str, team_set: TemplateSet) -> None:
+    policy = RULES[rid].concept == "policy"
+    result = run(FIXTURES / rid / "fires", team_set if policy else None, policy=policy)
+    hits = [f for f in result.findings if f.rule == rid]
+    assert hits, f"{rid} did not fire: {[(f.rule, f.message) for f in result.findings]}"
+    for hit in hits:
+        assert hit.severity == RULES[rid].severity
+        assert hit.message
+        assert hit.path in result.files
+
+
+@pytest.mark.parametrize("rid", sorted(RULES))
+def test_rule_stays_quiet_on_its_near_miss(rid: str, team_set: TemplateSet) -> None:
+    policy = RULES[rid].concept == "policy"
+    result = run(FIXTURES / rid / "quiet", team_set if policy else None, policy=policy)
+    assert rid not in rules_of(result), [f for f in result.findings if f.rule == rid]
+    assert "DG000" not in rules_of(result)  # near-misses are valid files
+
+
+def where(result: Audit, rid: str) -> list[tuple[str, int | None]]:
+    return [(f.path, f.line) for f in result.findings if f.rule == rid]
+
+
+def test_findings_point_at_the_offending_line() -> None:
+    assert where(run(FIXTURES / "DG201" / "fires"), "DG201") == [("Dockerfile", 12)]
+    assert where(run(FIXTURES / "DG202" / "fires"), "DG202") == [
+        ("Dockerfile", 4),
+        ("Dockerfile", 5),
+    ]
+    assert where(run(FIXTURES / "DG305" / "fires"), "DG305") == [("Dockerfile", 5)]
+    assert where(run(FIXTURES / "DG402" / "fires"), "DG402") == [("compose.yaml", 32)]
+    assert where(run(FIXTURES / "DG001" / "fires"), "DG001") == [("compose.yaml", 20)]
+
+
+def test_findings_are_sorted_by_path_line_rule() -> None:
+    result = run(NAIVE)
+    keys = [(f.path, f.line or 0, f.rule) for f in result.findings]
+    assert keys == sorted(keys)
+
+
+def test_secret_files_use_dockers_matching_not_the_patterns_text() -> None:
+    """`*.pem` in .dockerignore matches only at the context's root (Docker anchors patterns
+    there): certs/server.pem is still sent. `**/*.pem` catches it (the near-miss)."""
+    result = run(FIXTURES / "DG203" / "fires")
+    leaked = sorted(f.related[0] for f in result.findings if f.rule == "DG203")
+    assert leaked == [".env", "certs/server.pem"]
+    quiet = run(FIXTURES / "DG203" / "quiet")  # .env.example is a template, not a secret
+    assert "DG203" not in rules_of(quiet)
+
+
+def test_context_walk_matches_docker_py_exclude_paths(tmp_path: Path) -> None:
+    """The files DG203 looks at are exactly those docker-py's exclude_paths (Docker's
+    .dockerignore semantics) sends to the builder."""
+    from docker.utils.build import PatternMatcher, exclude_paths
+
+    from scaffold.check.rules import _context_files
+
+    for rel in [
+        "a.txt",
+        "b.pem",
+        "sub/c.pem",
+        "sub/deep/d.pem",
+        "keep/e.log",
+        "keep/f.log",
+        "build/g.o",
+        "build/keep.o",
+        ".env",
+        ".env.example",
+        "docs/x.md",
+        "sp ace/y",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    patterns = [
+        "*.pem",
+        "**/deep",
+        "keep/*.log",
+        "!keep/f.log",
+        "build",
+        "!build/keep.o",
+        ".env*",
+        "!.env.example",
+        "# comment",
+        "docs/",
+    ]
+    patterns = [p for p in patterns if not p.startswith("#")]
+    ours = set(_context_files(tmp_path, PatternMatcher(patterns)))
+    theirs = {
+        p
+        for p in exclude_paths(str(tmp_path), list(patterns), dockerfile="no-such-Dockerfile")
+        if (tmp_path / p).is_file()
+    }
+    assert ours == theirs
+    assert "sub/c.pem" in ours and "b.pem" not in ours and "build/keep.o" in ours
+
+
+# ---- generated projects, naive twins ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
+def test_generated_projects_have_no_findings(scenario: str, tmp_path: Path) -> None:
+    """Each golden scenario generated afresh (secrets/ and .gitignore included), with the
+    default set's policy applied: 0 findings, and every file was parsed."""
+    layout = layouts.load(GOLDEN / scenario / "layout.yml")
+    project = tmp_path / scenario
+    new_project(project, layout)
+    result = run(project, policy=True)
+    assert result.findings == [], "\n".join(
+        f"{f.rule} {f.path}:{f.line} {f.message}" for f in result.findings
+    )
+    assert result.skipped == []
+    assert "docker-compose.yml" in result.files
+    assert any(f.endswith("Dockerfile") for f in result.files) or scenario == "databases-only"
+
+
+def test_the_set_decides_start_order_only_in_a_dockergen_project(tmp_path: Path) -> None:
+    """The frontend waits only for its backends to start (set.yml: nginx resolves upstreams per
+    request). Without the dockergen.yml that says which kind each service is, the same compose
+    file is held to the general rule."""
+    project = tmp_path / "p"
+    new_project(project, layouts.load(GOLDEN / "full" / "layout.yml"))
+    assert "DG401" not in rules_of(run(project))
+    (project / "dockergen.yml").unlink()
+    fired = [f for f in run(project).findings if f.rule == "DG401"]
+    assert fired and all("frontend depends on" in f.message for f in fired)
+
+
+NAIVE_EXPECTED = {
+    # the brief's naive twins: single-stage, root, and (go) the modules fetched after the copy
+    ("express.Dockerfile", "DG301"),
+    ("express.Dockerfile", "DG501"),
+    ("fastapi.Dockerfile", "DG301"),
+    ("fastapi.Dockerfile", "DG501"),
+    ("go.Dockerfile", "DG301"),
+    ("go.Dockerfile", "DG501"),
+    ("go.Dockerfile", "DG305"),
+    ("react.Dockerfile", "DG301"),
+    ("react.Dockerfile", "DG501"),
+    ("react.Dockerfile", "DG304"),
+    ("static.Dockerfile", "DG501"),
+    # the layer counter-example: a copied-then-deleted token and a token build argument
+    ("leaky.Dockerfile", "DG201"),
+    ("leaky.Dockerfile", "DG202"),
+    ("leaky.Dockerfile", "DG501"),
+}
+
+
+def test_naive_twins_get_the_expected_findings(tmp_path: Path) -> None:
+    for path in NAIVE.glob("*.Dockerfile"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / ".dockerignore").write_text(".git\n.env*\n")
+    found = {(f.path, f.rule) for f in run(tmp_path).findings}
+    assert found == NAIVE_EXPECTED
+
+
+# ---- broken input ------------------------------------------------------------------------------
+
+
+HARDENED = (FIXTURES / "DG000" / "quiet" / "compose.yaml").read_text()
+
+
+def test_bad_input_never_crashes_and_the_rest_is_still_audited(tmp_path: Path) -> None:
+    files = {
+        "bin/Dockerfile": b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)),
+        "empty/Dockerfile": b"",
+        "blank/Dockerfile": b"# only a comment\n\n",
+        "latin1/Dockerfile": "FROM caf\xe9:1\n".encode("latin-1"),
+        "syntax/Dockerfile": b"FROM python:3.13\nRUN <<EOF\necho never closed\n",
+        "unknown/Dockerfile": b"FROM python:3.13\nFROBNICATE now\n",
+        "early/Dockerfile": b"RUN echo before\nFROM python:3.13\n",
+        "yaml/compose.yaml": b"services:\n  api:\n    image: [unclosed\n",
+        "list/compose.yaml": b"- not\n- a mapping\n",
+        "nothing/compose.yaml": b"",
+        "interp/compose.yaml": b"services:\n  api:\n    image: ${IMAGE:?set IMAGE}\n"
+        b"    command: ${BROKEN\n",
+        "good/compose.yaml": HARDENED.replace('user: "10001:10001"', "user: root", 1).encode(),
+    }
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    (tmp_path / "loop").mkdir()
+    (tmp_path / "loop" / "again").symlink_to(tmp_path / "loop")
+    (tmp_path / "self").symlink_to("self")
+    (tmp_path / "Dockerfile.dangling").symlink_to("nowhere")
+    result = run(tmp_path)
+    by_path = {}
+    for f in result.findings:
+        by_path.setdefault(f.path, []).append((f.rule, f.message))
+    for rel in files:
+        if rel.startswith("good/"):
+            continue
+        assert rel in by_path, f"{rel}: no finding"
+        if not rel.startswith("interp/"):  # a file that did not parse has no other finding
+            assert {r for r, _ in by_path[rel]} == {"DG000"}, by_path[rel]
+    assert "binary" in by_path["bin/Dockerfile"][0][1]
+    assert "empty" in by_path["empty/Dockerfile"][0][1]
+    assert "empty" in by_path["blank/Dockerfile"][0][1]
+    assert "syntax error" in by_path["syntax/Dockerfile"][0][1]
+    assert "unknown instruction FROBNICATE" in by_path["unknown/Dockerfile"][0][1]
+    assert "invalid YAML" in by_path["yaml/compose.yaml"][0][1]
+    # an interpolation error leaves the value as written; the rest of the file is audited
+    interp = sorted(f for f in by_path["interp/compose.yaml"] if f[0] == "DG001")
+    assert len(interp) == 2
+    assert any("IMAGE" in m for _, m in interp) and any("unclosed" in m for _, m in interp)
+    # the valid file beside them is audited as usual
+    assert ("DG502", "api runs as user root") in by_path["good/compose.yaml"]
+    skipped = {s.path: s.reason for s in result.skipped}
+    assert "symlink loop" in skipped["loop/again"]
+    assert "Dockerfile.dangling" in skipped
+    assert "self" not in result.files
+
+
+def test_an_unreadable_file_is_skipped(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "Dockerfile").chmod(0)
+    result = run(tmp_path)
+    assert [s.path for s in result.skipped] == ["Dockerfile"]
+
+
+# ---- discovery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Dockerfile", "dockerfile"),
+        ("Dockerfile.prod", "dockerfile"),
+        ("api.Dockerfile", "dockerfile"),
+        ("docker-compose.yml", "compose"),
+        ("docker-compose.override.yaml", "compose"),
+        ("compose.yaml", "compose"),
+        ("compose.prod.yml", "compose"),
+        (".dockerignore", "dockerignore"),
+        ("Dockerfile.dockerignore", "dockerignore"),
+        ("dockerfile", None),
+        ("compose.json", None),
+        ("README.md", None),
+        ("mycompose.yml", None),
+    ],
+)
+def test_kind_of(name: str, kind: str | None) -> None:
+    assert kind_of(Path(name)) == kind
+
+
+def test_discover_skips_dependency_and_state_folders(tmp_path: Path) -> None:
+    for rel in [
+        "Dockerfile",
+        "svc/api.Dockerfile",
+        "svc/.dockerignore",
+        "compose.yaml",
+        "node_modules/pkg/Dockerfile",
+        ".git/Dockerfile",
+        ".venv/Dockerfile",
+        ".dockergen/base/Dockerfile",
+        "notes.txt",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("FROM scratch\n")
+    files, skipped = discover([tmp_path], tmp_path)
+    rels = [p.relative_to(tmp_path).as_posix() for p in files]
+    assert rels == ["Dockerfile", "compose.yaml", "svc/.dockerignore", "svc/api.Dockerfile"]
+    assert skipped == []
+    files, skipped = discover([tmp_path / "notes.txt", tmp_path / "missing"], tmp_path)
+    assert files == [] and [s.path for s in skipped] == ["missing", "notes.txt"]
+
+
+# ---- interpolation, credential words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", "plain"),
+        ("$$HOME", "$HOME"),
+        ("${SET}", "v"),
+        ("$SET/x", "v/x"),
+        ("${UNSET}", ""),
+        ("${UNSET:-d}", "d"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY-d}", ""),
+        ("${UNSET-d}", "d"),
+        ("${SET:+alt}", "alt"),
+        ("${EMPTY:+alt}", ""),
+        ("${EMPTY+alt}", "alt"),
+        ("${UNSET:-${SET}-x}", "v-x"),
+        ("a $ b", "a $ b"),
+    ],
+)
+def test_interpolation_follows_the_compose_spec(text: str, expected: str) -> None:
+    assert interpolate(text, {"SET": "v", "EMPTY": ""}) == expected
+
+
+@pytest.mark.parametrize("text", ["${UNSET?needed}", "${EMPTY:?needed}", "${OPEN", "${}", "${A!b}"])
+def test_interpolation_errors(text: str) -> None:
+    with pytest.raises(Interpolation):
+        interpolate(text, {"EMPTY": ""})
+
+
+def test_env_file_beside_the_compose_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('# c\nexport A=1\nB="two words"\nC=3 # note\nbad line\n')
+    assert read_env_file(tmp_path / ".env") == {"A": "1", "B": "two words", "C": "3"}
+
+
+@pytest.mark.parametrize(
+    ("name", "is_credential"),
+    [
+        ("NPM_TOKEN", True),
+        ("DB_PASSWORD", True),
+        ("api-key", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("SECRET_KEY_BASE", True),
+        ("POSTGRES_PASSWORD_FILE", False),
+        ("PASSWORD_MIN_LENGTH", False),
+        ("TOKEN_URL", False),
+        ("POSTGRES_USER", False),
+        ("PORT", False),
+        ("KEYCLOAK_REALM", False),
+    ],
+)
+def test_credential_names(name: str, is_credential: bool) -> None:
+    assert credential_name(name, catalogue.knowledge()) is is_credential
+
+
+def test_credential_values() -> None:
+    know = catalogue.knowledge()
+    assert credential_value("ghp_" + "a" * 36, know)
+    assert credential_value("https://user:pa55@pypi.example.test/simple", know)
+    assert not credential_value("https://pypi.org/simple", know)
+    assert not credential_value("${NPM_TOKEN}", know)
+
+
+def test_the_rules_file_is_valid_yaml_with_the_schema() -> None:
+    data = yaml.safe_load(catalogue.CATALOGUE.read_text())
+    assert set(data) == {"rules", "knowledge"}
