@@ -14,7 +14,7 @@ from projects import default_set
 
 from scaffold import layout as layouts
 from scaffold.api import new_project
-from scaffold.check import catalogue
+from scaffold.check import catalogue, suppress
 from scaffold.check.audit import audit
 from scaffold.check.discover import discover, kind_of
 from scaffold.check.model import Audit, Severity
@@ -35,7 +35,11 @@ def team_set() -> TemplateSet:
 
 
 def run(root: Path, tset: TemplateSet | None = None, *, policy: bool = False) -> Audit:
-    return audit([root], root=root, tset=tset or default_set(), policy=policy)
+    """The audit as `dockergen check` makes it: with the inline suppressions applied (the
+    suppression rules DG901/DG902 come from that step)."""
+    result = audit([root], root=root, tset=tset or default_set(), policy=policy)
+    inline = suppress.read_inline(root, result.files, RULES)
+    return suppress.apply(result, inline.directives, inline.problems)
 
 
 def rules_of(result: Audit) -> set[str]:
