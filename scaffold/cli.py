@@ -681,7 +681,7 @@ def check(
         typer.echo(f"{check_summary(result, fail_on.value)}; report written to {output}")
     else:
         tty = sys.stdout.isatty()
-        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        width = shutil.get_terminal_size((100, 24)).columns  # $COLUMNS, the terminal, or 100
         typer.echo(
             check_report(result, fmt.value, fail_on=fail_on.value, color=tty, width=width),
             nl=False,

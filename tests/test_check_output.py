@@ -113,7 +113,10 @@ def test_sarif_results_point_at_files_and_lines(sarif):
     assert dg201["level"] == "error"
     assert dg201["message"]["text"] == ".npmrc is copied in line 3 and deleted here"
     file_wide = next(r for r in results if r["ruleId"] == "DG301")
-    assert "region" not in file_wide["locations"][0]["physicalLocation"]
+    # GitHub places an alert only with a line: a file-wide finding points at line 1
+    assert file_wide["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
+    for res in results:
+        assert res["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
     dg203 = next(r for r in results if r["ruleId"] == "DG203")
     related = dg203["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert related == "api/.dockerignore"

@@ -56,13 +56,18 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _location(path: str, line: int | None, end_line: int | None) -> dict[str, Any]:
+def _location(
+    path: str, line: int | None, end_line: int | None, *, region: bool = True
+) -> dict[str, Any]:
+    """A file and its lines. GitHub places an alert only with a `region.startLine` (the SARIF
+    Multitool's GH1003), so a finding about the whole file points at its first line."""
     physical: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": SRCROOT}}
-    if line is not None:
-        region: dict[str, Any] = {"startLine": line}
-        if end_line is not None and end_line >= line:
-            region["endLine"] = end_line
-        physical["region"] = region
+    if region:
+        start = line or 1
+        lines: dict[str, Any] = {"startLine": start}
+        if end_line is not None and end_line > start:
+            lines["endLine"] = end_line
+        physical["region"] = lines
     return {"physicalLocation": physical}
 
 
@@ -101,7 +106,7 @@ def document(audit: Audit, rules: Mapping[str, Rule], *, version: str) -> dict[s
         {
             "level": "note",
             "message": {"text": f"skipped: {s.reason}"},
-            "locations": [_location(s.path, None, None)],
+            "locations": [_location(s.path, None, None, region=False)],
         }
         for s in audit.skipped
     ]
