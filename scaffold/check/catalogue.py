@@ -97,14 +97,20 @@ class _Catalogue(_Strict):
 @functools.cache
 def _catalogue() -> _Catalogue:
     try:
-        data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+        data = yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader)
         return _Catalogue.model_validate(data)
     except (OSError, yaml.YAMLError, ValidationError) as exc:  # a packaging bug, not user input
         raise TemplateSetError(f"the rule catalogue {CATALOGUE} is invalid: {exc}") from exc
 
 
 def load() -> dict[str, Rule]:
-    """Every rule of the catalogue, by id, in id order."""
+    """Every rule of the catalogue, by id, in id order (a fresh dict; the rules are frozen)."""
+    return dict(_rules())
+
+
+@functools.cache
+def _rules() -> dict[str, Rule]:
     return {
         rid: Rule(
             id=rid,

@@ -9,6 +9,7 @@ and the Dockerfile it builds, a Dockerfile and its context) are why this is not 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import itertools
 import os
 import posixpath
@@ -20,6 +21,7 @@ from typing import Any
 
 from scaffold.check.catalogue import Install, Knowledge, knowledge
 from scaffold.check.catalogue import load as load_rules
+from scaffold.check.discover import PRUNED
 from scaffold.check.model import Finding
 from scaffold.check.project import (
     Build,
@@ -91,6 +93,7 @@ def credential_value(value: str, know: Knowledge) -> bool:
 _SEPARATORS = {"&&", "||", ";", "|", "&", "\n", "(", ")", "{", "}", ";;"}
 
 
+@functools.lru_cache(maxsize=4096)
 def commands(ins: Instruction) -> list[list[str]]:
     """The simple commands of a RUN: exec form as is; shell form split at && || ; | & with the
     shell's quoting, leading `sudo`/`env`/VAR=value words removed."""
@@ -126,11 +129,20 @@ def commands(ins: Instruction) -> list[list[str]]:
     return out
 
 
-def _starts(argv: list[str], prefix: Iterable[str]) -> bool:
-    prefix = list(prefix)
-    words = [w for w in argv if not (w.startswith("-") and w not in prefix)]
-    head = [posixpath.basename(words[0]), *words[1:]] if words else []
-    return head[: len(prefix)] == prefix
+# option words that select what a program does (`python -m pip`), kept when matching commands
+_SELECTORS = frozenset({"-m"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _head(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """A command's words without options (but `-m`), the program by its base name: what
+    `knowledge` prefixes are matched against (`/usr/bin/pip -q install` -> pip install)."""
+    words = [w for w in argv if not w.startswith("-") or w in _SELECTORS]
+    return (posixpath.basename(words[0]), *words[1:]) if words else ()
+
+
+def _starts(argv: list[str], prefix: tuple[str, ...]) -> bool:
+    return _head(tuple(argv))[: len(prefix)] == tuple(prefix)
 
 
 def _install(argv: list[str], know: Knowledge) -> Install | None:
@@ -482,27 +494,16 @@ def _context_rules(
         patterns = _ignore_patterns(ignore)
     matcher = PatternMatcher(patterns)
     where = project.rel(ignore) if ignore.is_file() else df.rel
-    for rel in _context_files(build.context, matcher):
-        parts = rel.split("/")
-        name = parts[-1]
-        if any(fnmatch.fnmatchcase(name, p) for p in know.not_secret_files):
-            continue
-        secret = any(
-            fnmatch.fnmatchcase(part, p)
-            for part in parts
-            for p in know.secret_files
-            if "/" not in p
-        ) or any(fnmatch.fnmatchcase(rel, p) for p in know.secret_files if "/" in p)
-        if secret:
-            shown = project.rel(build.context / rel)
-            emit(
-                "DG203",
-                where,
-                None,
-                f"{shown} is in the build context of {df.rel} and "
-                f"{'no .dockerignore pattern excludes it' if patterns else 'nothing excludes it'}",
-                related=(shown, df.rel),
-            )
+    for rel in _context_files(build.context, matcher, lambda rel: _secret_file(rel, know)):
+        shown = project.rel(build.context / rel)
+        why = "no .dockerignore pattern excludes it" if patterns else "nothing excludes it"
+        emit(
+            "DG203",
+            where,
+            None,
+            f"{shown} is in the build context of {df.rel} and {why}",
+            related=(shown, df.rel),
+        )
 
 
 def _ignore_patterns(path: Path) -> list[str]:
@@ -518,10 +519,22 @@ def _ignore_patterns(path: Path) -> list[str]:
     ]
 
 
-def _context_files(context: Path, matcher: Any) -> Iterator[str]:
-    """The files of a context the builder receives: docker-py's PatternMatcher decides, as
-    `docker build` does; excluded folders are not entered unless an exception (`!`) may
-    re-include something in them."""
+def _secret_file(rel: str, know: Knowledge) -> bool:
+    """A context path whose name (or a folder's name on its way) says it holds a secret."""
+    parts = rel.split("/")
+    if any(fnmatch.fnmatchcase(parts[-1], p) for p in know.not_secret_files):
+        return False
+    return any(
+        fnmatch.fnmatchcase(part, p) for part in parts for p in know.secret_files if "/" not in p
+    ) or any(fnmatch.fnmatchcase(rel, p) for p in know.secret_files if "/" in p)
+
+
+def _context_files(
+    context: Path, matcher: Any, wanted: Callable[[str], bool] = lambda rel: True
+) -> Iterator[str]:
+    """The `wanted` files of a context that the builder receives: docker-py's PatternMatcher
+    decides, as `docker build` does; excluded folders are not entered unless an exception
+    (`!`) may re-include something in them. Dependency and VCS folders are not entered."""
     exceptions = [p.cleaned_pattern for p in matcher.patterns if p.exclusion]
     for folder, dirs, files in os.walk(context):
         base = os.path.relpath(folder, context)
@@ -529,7 +542,7 @@ def _context_files(context: Path, matcher: Any) -> Iterator[str]:
         kept = []
         for d in sorted(dirs):
             rel = f"{base}/{d}" if base else d
-            if d in (".git", "node_modules", ".venv"):
+            if d in PRUNED:
                 continue  # never a place for the project's secrets, and large
             if matcher.matches(rel) and not any(e.startswith(rel) for e in exceptions):
                 continue
@@ -537,7 +550,7 @@ def _context_files(context: Path, matcher: Any) -> Iterator[str]:
         dirs[:] = kept
         for name in sorted(files):
             rel = f"{base}/{name}" if base else name
-            if not matcher.matches(rel):
+            if wanted(rel) and not matcher.matches(rel):
                 yield rel
 
 
