@@ -397,6 +397,18 @@ def test_credential_values() -> None:
     assert not credential_value("${NPM_TOKEN}", know)
 
 
+def test_compose_is_read_as_yaml_1_2_numbers(tmp_path: Path) -> None:
+    """PyYAML reads an unquoted `8080:80` as the base-60 number 484880; compose reads text."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: nginx:1.30\n    ports: [8080:80, 3000]\n"
+    )
+    messages = {f.message for f in run(tmp_path).findings if f.rule == "DG516"}
+    assert messages == {
+        "web publishes 8080:80 on every interface",
+        "web publishes 3000 on every interface",
+    }
+
+
 def test_the_rules_file_is_valid_yaml_with_the_schema() -> None:
     data = yaml.safe_load(catalogue.CATALOGUE.read_text())
     assert set(data) == {"rules", "knowledge"}

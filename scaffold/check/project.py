@@ -276,6 +276,8 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, n), depth + 1) for n, item in enumerate(node.value)]
         value = self.constructor.construct_object(node)
+        if _yaml11_only(node, value):
+            value = str(node.value)  # compose reads YAML 1.2: `8080:80`, `yes` are strings
         if isinstance(value, str) and "$" in value:
             try:
                 return interpolate(value, self.env)
@@ -283,6 +285,19 @@ class _Builder:
                 self.errors.append((node.start_mark.line + 1, str(exc)))
                 return value
         return value
+
+
+def _yaml11_only(node: yaml.Node, value: object) -> bool:
+    """A plain scalar PyYAML (YAML 1.1) reads as a number but compose's YAML 1.2 parser keeps
+    as text: base-60 numbers (`8080:80` is 484880 to PyYAML) and `_` digit groups."""
+    if not isinstance(node, yaml.ScalarNode) or node.style not in (None, ""):
+        return False
+    text = str(node.value)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (":" in text or "_" in text)
+    )
 
 
 def parse_compose(path: Path, rel: str, text: str) -> tuple[Compose | None, list[Finding]]:
