@@ -478,6 +478,9 @@ def _context_rules(
         PatternMatcher,  # Docker's .dockerignore matching, in Python
     )
 
+    root = os.path.abspath(project.root)
+    if os.path.commonpath([root, os.path.abspath(build.context)]) != root:
+        return  # a context outside the audited tree (`build: /`) is not ours to walk
     own = build.dockerfile.parent / f"{build.dockerfile.name}.dockerignore"
     ignore = own if own.is_file() else build.context / ".dockerignore"
     if not build.context.is_dir():
