@@ -47,6 +47,14 @@ class Install(_Strict):
     implicit_unless: tuple[tuple[str, ...], ...] = ()
 
 
+class Insecure(_Strict):
+    """A command that switches a TLS or signature check off: see `knowledge.insecure_commands`."""
+
+    argv: tuple[str, ...]
+    flags: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+
+
 class Knowledge(_Strict):
     """What the rules recognise (file names, variable names, commands, images)."""
 
@@ -65,6 +73,8 @@ class Knowledge(_Strict):
     host_sensitive: tuple[str, ...]
     host_sensitive_trees: tuple[str, ...]
     production_env: dict[str, str] = Field(default_factory=dict)
+    insecure_commands: tuple[Insecure, ...] = ()
+    insecure_env: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     docker_socket: tuple[str, ...]
     broad_capabilities: frozenset[str]
     unbounded_log_drivers: dict[str, tuple[str, ...]] = Field(default_factory=dict)

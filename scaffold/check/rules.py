@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from scaffold.check.catalogue import Install, Knowledge, knowledge
+from scaffold.check.catalogue import Insecure, Install, Knowledge, knowledge
 from scaffold.check.catalogue import load as load_rules
 from scaffold.check.discover import PRUNED
 from scaffold.check.model import Finding
@@ -164,6 +164,31 @@ def _has_flag(argv: list[str], flags: Iterable[str]) -> bool:
     return any(flag in pairs for flag in flags)
 
 
+def _insecure(argv: list[str], spec: Insecure) -> str | None:
+    """The flag or words of `argv` that switch a check off, if `spec` matches it."""
+    if not _starts(argv, spec.argv):
+        return None
+    rest = argv[1:]
+    for flag in spec.flags:
+        short = len(flag) == 2 and flag[0] == "-" and flag[1] != "-"
+        for word in rest:
+            if word == flag or word.startswith(flag + "="):
+                return word
+            if short and re.fullmatch(r"-[A-Za-z]+", word) and flag[1] in word:
+                return word
+    lowered = [w.lower() for w in rest]
+    if spec.words and all(w.lower() in lowered for w in spec.words):
+        return " ".join(spec.words)
+    return None
+
+
+def _insecure_env(name: str, value: str, know: Knowledge) -> bool:
+    values = know.insecure_env.get(name)
+    if values is None:
+        return False
+    return ("*" in values and bool(value)) or value.lower() in values
+
+
 def _from_manifest(argv: list[str], spec: Install) -> bool:
     if spec.manifest:
         return True
@@ -221,6 +246,35 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
                             f"ENV {name} looks like a credential: "
                             "its value ships in the image configuration",
                         )
+
+    # DG522: TLS and signature checks switched off, in any stage (a builder's download ends up
+    # in the artifacts it hands on)
+    for stage in stages:
+        for ins in stage.instructions:
+            for argv in commands(ins):
+                for insecure in know.insecure_commands:
+                    flag = _insecure(argv, insecure)
+                    if flag:
+                        shown = " ".join(insecure.argv)
+                        emit("DG522", rel, ins.line, f"`{shown}` with {flag} skips verification")
+            if ins.cmd == "ENV":
+                for name, value in _pairs(ins.value):
+                    if _insecure_env(name, value, know):
+                        emit(
+                            "DG522", rel, ins.line, f"ENV {name}={value} switches verification off"
+                        )
+
+    # DG521 / DG523: how the final image starts, what it exposes
+    last: dict[str, Instruction] = {}
+    for stage in chain:
+        for ins in stage.instructions:
+            if ins.cmd in ("CMD", "ENTRYPOINT"):
+                last[ins.cmd] = ins
+            if ins.cmd == "EXPOSE" and any(p.split("/")[0] == "22" for p in ins.value):
+                emit("DG523", rel, ins.line, "the image exposes port 22 (SSH)")
+    for cmd, ins in sorted(last.items()):
+        if not ins.json:
+            emit("DG521", rel, ins.line, f"{cmd} is in shell form: /bin/sh -c is PID 1")
 
     # DG201: copied in, deleted later, in the layers the final image ships
     _copy_then_delete(df, chain, project, emit)
@@ -994,6 +1048,13 @@ def _hardening(
             emit("DG520", rel, compose.line(*at, "cap_add", i), f"{name} adds capability {cap}")
     for key, value in _mapping(svc.get("environment")):
         shown = "" if value is None else str(value)
+        if _insecure_env(key, shown, know):
+            emit(
+                "DG522",
+                rel,
+                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
+                f"{name} sets {key}={shown}, which switches verification off",
+            )
         if credential_value(shown, know) or credential_name(key, know):
             emit(
                 "DG515",
