@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from projects import default_set
 
 from scaffold import layout as layouts
@@ -401,6 +403,94 @@ def test_credential_values() -> None:
     assert not credential_value("${NPM_TOKEN}", know)
 
 
+def test_a_build_context_outside_the_audited_tree_is_not_walked(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / ".env").write_text("TOKEN=x\n")  # beside the repository, not in it
+    (tmp_path / "Dockerfile").write_text("FROM python:3.13\n")
+    (root / "compose.yaml").write_text("services:\n  api:\n    build: ..\n")
+    result = audit([root, tmp_path / "Dockerfile"], root=root, tset=default_set(), policy=False)
+    assert "../Dockerfile" in result.files and "DG501" in rules_of(result)
+    assert "DG203" not in rules_of(result) and "DG205" not in rules_of(result)
+
+
+def test_compose_is_read_as_yaml_1_2_numbers(tmp_path: Path) -> None:
+    """PyYAML reads an unquoted `8080:80` as the base-60 number 484880; compose reads text."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: nginx:1.30\n    ports: [8080:80, 3000]\n"
+    )
+    messages = {f.message for f in run(tmp_path).findings if f.rule == "DG516"}
+    assert messages == {
+        "web publishes 8080:80 on every interface",
+        "web publishes 3000 on every interface",
+    }
+
+
 def test_the_rules_file_is_valid_yaml_with_the_schema() -> None:
     data = yaml.safe_load(catalogue.CATALOGUE.read_text())
     assert set(data) == {"rules", "knowledge"}
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.text(max_size=12),
+    st.sampled_from(["ALL", "host", "/var/lib/postgresql/data", "db", "./x:/y", "127.0.0.1:1:2"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_KEYS = st.sampled_from(
+    [
+        "image",
+        "build",
+        "user",
+        "ports",
+        "volumes",
+        "tmpfs",
+        "networks",
+        "depends_on",
+        "healthcheck",
+        "environment",
+        "deploy",
+        "logging",
+        "cap_drop",
+        "cap_add",
+        "security_opt",
+        "read_only",
+        "restart",
+        "privileged",
+        "network_mode",
+        "pid",
+        "mem_limit",
+        "pids_limit",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    services=st.dictionaries(
+        st.sampled_from(["db", "api", "web"]),
+        st.one_of(st.none(), st.dictionaries(_KEYS, _VALUES, max_size=6)),
+        max_size=3,
+    ),
+    top=st.dictionaries(st.sampled_from(["networks", "volumes", "version", "name"]), _VALUES),
+)
+def test_any_compose_shape_is_audited_without_an_exception(
+    services: dict[str, object], top: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever a compose file holds (wrong types included), the audit returns findings."""
+    root = tmp_path_factory.mktemp("shape")
+    for name in ("db", "api"):
+        (root / name).mkdir()
+        (root / name / "Dockerfile").write_text("FROM python:3.13\nHEALTHCHECK CMD true\n")
+    data = {**top, "services": services}
+    (root / "compose.yaml").write_text(yaml.safe_dump(data))
+    result = run(root)
+    assert all(f.rule in RULES for f in result.findings)

@@ -47,6 +47,14 @@ class Install(_Strict):
     implicit_unless: tuple[tuple[str, ...], ...] = ()
 
 
+class Insecure(_Strict):
+    """A command that switches a TLS or signature check off: see `knowledge.insecure_commands`."""
+
+    argv: tuple[str, ...]
+    flags: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+
+
 class Knowledge(_Strict):
     """What the rules recognise (file names, variable names, commands, images)."""
 
@@ -65,6 +73,8 @@ class Knowledge(_Strict):
     host_sensitive: tuple[str, ...]
     host_sensitive_trees: tuple[str, ...]
     production_env: dict[str, str] = Field(default_factory=dict)
+    insecure_commands: tuple[Insecure, ...] = ()
+    insecure_env: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     docker_socket: tuple[str, ...]
     broad_capabilities: frozenset[str]
     unbounded_log_drivers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -97,14 +107,20 @@ class _Catalogue(_Strict):
 @functools.cache
 def _catalogue() -> _Catalogue:
     try:
-        data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+        data = yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader)
         return _Catalogue.model_validate(data)
     except (OSError, yaml.YAMLError, ValidationError) as exc:  # a packaging bug, not user input
         raise TemplateSetError(f"the rule catalogue {CATALOGUE} is invalid: {exc}") from exc
 
 
 def load() -> dict[str, Rule]:
-    """Every rule of the catalogue, by id, in id order."""
+    """Every rule of the catalogue, by id, in id order (a fresh dict; the rules are frozen)."""
+    return dict(_rules())
+
+
+@functools.cache
+def _rules() -> dict[str, Rule]:
     return {
         rid: Rule(
             id=rid,

@@ -9,6 +9,7 @@ and the Dockerfile it builds, a Dockerfile and its context) are why this is not 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import itertools
 import os
 import posixpath
@@ -18,8 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from scaffold.check.catalogue import Install, Knowledge, knowledge
+from scaffold.check.catalogue import Insecure, Install, Knowledge, knowledge
 from scaffold.check.catalogue import load as load_rules
+from scaffold.check.discover import PRUNED
 from scaffold.check.model import Finding
 from scaffold.check.project import (
     Build,
@@ -91,6 +93,7 @@ def credential_value(value: str, know: Knowledge) -> bool:
 _SEPARATORS = {"&&", "||", ";", "|", "&", "\n", "(", ")", "{", "}", ";;"}
 
 
+@functools.lru_cache(maxsize=4096)
 def commands(ins: Instruction) -> list[list[str]]:
     """The simple commands of a RUN: exec form as is; shell form split at && || ; | & with the
     shell's quoting, leading `sudo`/`env`/VAR=value words removed."""
@@ -126,11 +129,20 @@ def commands(ins: Instruction) -> list[list[str]]:
     return out
 
 
-def _starts(argv: list[str], prefix: Iterable[str]) -> bool:
-    prefix = list(prefix)
-    words = [w for w in argv if not (w.startswith("-") and w not in prefix)]
-    head = [posixpath.basename(words[0]), *words[1:]] if words else []
-    return head[: len(prefix)] == prefix
+# option words that select what a program does (`python -m pip`), kept when matching commands
+_SELECTORS = frozenset({"-m"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _head(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """A command's words without options (but `-m`), the program by its base name: what
+    `knowledge` prefixes are matched against (`/usr/bin/pip -q install` -> pip install)."""
+    words = [w for w in argv if not w.startswith("-") or w in _SELECTORS]
+    return (posixpath.basename(words[0]), *words[1:]) if words else ()
+
+
+def _starts(argv: list[str], prefix: tuple[str, ...]) -> bool:
+    return _head(tuple(argv))[: len(prefix)] == tuple(prefix)
 
 
 def _install(argv: list[str], know: Knowledge) -> Install | None:
@@ -150,6 +162,31 @@ def _has_flag(argv: list[str], flags: Iterable[str]) -> bool:
     # `--omit dev` as two words
     pairs = {f"{a}={b}" for a, b in itertools.pairwise(argv)}
     return any(flag in pairs for flag in flags)
+
+
+def _insecure(argv: list[str], spec: Insecure) -> str | None:
+    """The flag or words of `argv` that switch a check off, if `spec` matches it."""
+    if not _starts(argv, spec.argv):
+        return None
+    rest = argv[1:]
+    for flag in spec.flags:
+        short = len(flag) == 2 and flag[0] == "-" and flag[1] != "-"
+        for word in rest:
+            if word == flag or word.startswith(flag + "="):
+                return word
+            if short and re.fullmatch(r"-[A-Za-z]+", word) and flag[1] in word:
+                return word
+    lowered = [w.lower() for w in rest]
+    if spec.words and all(w.lower() in lowered for w in spec.words):
+        return " ".join(spec.words)
+    return None
+
+
+def _insecure_env(name: str, value: str, know: Knowledge) -> bool:
+    values = know.insecure_env.get(name)
+    if values is None:
+        return False
+    return ("*" in values and bool(value)) or value.lower() in values
 
 
 def _from_manifest(argv: list[str], spec: Install) -> bool:
@@ -209,6 +246,35 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
                             f"ENV {name} looks like a credential: "
                             "its value ships in the image configuration",
                         )
+
+    # DG522: TLS and signature checks switched off, in any stage (a builder's download ends up
+    # in the artifacts it hands on)
+    for stage in stages:
+        for ins in stage.instructions:
+            for argv in commands(ins):
+                for insecure in know.insecure_commands:
+                    flag = _insecure(argv, insecure)
+                    if flag:
+                        shown = " ".join(insecure.argv)
+                        emit("DG522", rel, ins.line, f"`{shown}` with {flag} skips verification")
+            if ins.cmd == "ENV":
+                for name, value in _pairs(ins.value):
+                    if _insecure_env(name, value, know):
+                        emit(
+                            "DG522", rel, ins.line, f"ENV {name}={value} switches verification off"
+                        )
+
+    # DG521 / DG523: how the final image starts, what it exposes
+    last: dict[str, Instruction] = {}
+    for stage in chain:
+        for ins in stage.instructions:
+            if ins.cmd in ("CMD", "ENTRYPOINT"):
+                last[ins.cmd] = ins
+            if ins.cmd == "EXPOSE" and any(p.split("/")[0] == "22" for p in ins.value):
+                emit("DG523", rel, ins.line, "the image exposes port 22 (SSH)")
+    for cmd, ins in sorted(last.items()):
+        if not ins.json:
+            emit("DG521", rel, ins.line, f"{cmd} is in shell form: /bin/sh -c is PID 1")
 
     # DG201: copied in, deleted later, in the layers the final image ships
     _copy_then_delete(df, chain, project, emit)
@@ -466,6 +532,9 @@ def _context_rules(
         PatternMatcher,  # Docker's .dockerignore matching, in Python
     )
 
+    root = os.path.abspath(project.root)
+    if os.path.commonpath([root, os.path.abspath(build.context)]) != root:
+        return  # a context outside the audited tree (`build: /`) is not ours to walk
     own = build.dockerfile.parent / f"{build.dockerfile.name}.dockerignore"
     ignore = own if own.is_file() else build.context / ".dockerignore"
     if not build.context.is_dir():
@@ -482,27 +551,16 @@ def _context_rules(
         patterns = _ignore_patterns(ignore)
     matcher = PatternMatcher(patterns)
     where = project.rel(ignore) if ignore.is_file() else df.rel
-    for rel in _context_files(build.context, matcher):
-        parts = rel.split("/")
-        name = parts[-1]
-        if any(fnmatch.fnmatchcase(name, p) for p in know.not_secret_files):
-            continue
-        secret = any(
-            fnmatch.fnmatchcase(part, p)
-            for part in parts
-            for p in know.secret_files
-            if "/" not in p
-        ) or any(fnmatch.fnmatchcase(rel, p) for p in know.secret_files if "/" in p)
-        if secret:
-            shown = project.rel(build.context / rel)
-            emit(
-                "DG203",
-                where,
-                None,
-                f"{shown} is in the build context of {df.rel} and "
-                f"{'no .dockerignore pattern excludes it' if patterns else 'nothing excludes it'}",
-                related=(shown, df.rel),
-            )
+    for rel in _context_files(build.context, matcher, lambda rel: _secret_file(rel, know)):
+        shown = project.rel(build.context / rel)
+        why = "no .dockerignore pattern excludes it" if patterns else "nothing excludes it"
+        emit(
+            "DG203",
+            where,
+            None,
+            f"{shown} is in the build context of {df.rel} and {why}",
+            related=(shown, df.rel),
+        )
 
 
 def _ignore_patterns(path: Path) -> list[str]:
@@ -518,10 +576,22 @@ def _ignore_patterns(path: Path) -> list[str]:
     ]
 
 
-def _context_files(context: Path, matcher: Any) -> Iterator[str]:
-    """The files of a context the builder receives: docker-py's PatternMatcher decides, as
-    `docker build` does; excluded folders are not entered unless an exception (`!`) may
-    re-include something in them."""
+def _secret_file(rel: str, know: Knowledge) -> bool:
+    """A context path whose name (or a folder's name on its way) says it holds a secret."""
+    parts = rel.split("/")
+    if any(fnmatch.fnmatchcase(parts[-1], p) for p in know.not_secret_files):
+        return False
+    return any(
+        fnmatch.fnmatchcase(part, p) for part in parts for p in know.secret_files if "/" not in p
+    ) or any(fnmatch.fnmatchcase(rel, p) for p in know.secret_files if "/" in p)
+
+
+def _context_files(
+    context: Path, matcher: Any, wanted: Callable[[str], bool] = lambda rel: True
+) -> Iterator[str]:
+    """The `wanted` files of a context that the builder receives: docker-py's PatternMatcher
+    decides, as `docker build` does; excluded folders are not entered unless an exception
+    (`!`) may re-include something in them. Dependency and VCS folders are not entered."""
     exceptions = [p.cleaned_pattern for p in matcher.patterns if p.exclusion]
     for folder, dirs, files in os.walk(context):
         base = os.path.relpath(folder, context)
@@ -529,7 +599,7 @@ def _context_files(context: Path, matcher: Any) -> Iterator[str]:
         kept = []
         for d in sorted(dirs):
             rel = f"{base}/{d}" if base else d
-            if d in (".git", "node_modules", ".venv"):
+            if d in PRUNED:
                 continue  # never a place for the project's secrets, and large
             if matcher.matches(rel) and not any(e.startswith(rel) for e in exceptions):
                 continue
@@ -537,7 +607,7 @@ def _context_files(context: Path, matcher: Any) -> Iterator[str]:
         dirs[:] = kept
         for name in sorted(files):
             rel = f"{base}/{name}" if base else name
-            if not matcher.matches(rel):
+            if wanted(rel) and not matcher.matches(rel):
                 yield rel
 
 
@@ -978,6 +1048,13 @@ def _hardening(
             emit("DG520", rel, compose.line(*at, "cap_add", i), f"{name} adds capability {cap}")
     for key, value in _mapping(svc.get("environment")):
         shown = "" if value is None else str(value)
+        if _insecure_env(key, shown, know):
+            emit(
+                "DG522",
+                rel,
+                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
+                f"{name} sets {key}={shown}, which switches verification off",
+            )
         if credential_value(shown, know) or credential_name(key, know):
             emit(
                 "DG515",
