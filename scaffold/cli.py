@@ -681,9 +681,10 @@ def check(
         typer.echo(f"{check_summary(result, fail_on.value)}; report written to {output}")
     else:
         tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")  # https://no-color.org
         width = shutil.get_terminal_size((100, 24)).columns  # $COLUMNS, the terminal, or 100
         typer.echo(
-            check_report(result, fmt.value, fail_on=fail_on.value, color=tty, width=width),
+            check_report(result, fmt.value, fail_on=fail_on.value, color=color, width=width),
             nl=False,
         )
     failure = check_failure(result, fail_on.value)

@@ -5,10 +5,14 @@ are listed, exit codes follow --fail-on, usage errors are one line and exit 2.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
+import pexpect
 import pytest
 import yaml
 from projects import generate
@@ -286,3 +290,43 @@ def test_an_invalid_dockergen_yml_is_a_usage_error(project, tmp_path, monkeypatc
     assert exit_.value.code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("dockergen: ") and "malformed YAML" in line
+
+
+# ------------------------------------------------------------------- a terminal, or not
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """This process's environment without NO_COLOR (the suite may set it), plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **extra}
+
+
+def _run_on_terminal(cwd: Path, **extra: str) -> tuple[str, int]:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "scaffold", "check", "leaky.Dockerfile"],
+        cwd=str(cwd),
+        env=_environment(**extra),
+        encoding="utf-8",
+        timeout=120,
+        dimensions=(40, 132),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before or "", child.exitstatus or 0
+
+
+def test_colour_on_a_terminal_only(naive):
+    shown, code = _run_on_terminal(naive)
+    assert code == 1 and "\x1b[" in shown and "DG201" in shown
+    plain, code = _run_on_terminal(naive, NO_COLOR="1")
+    assert code == 1 and "\x1b[" not in plain and "DG201" in plain
+    piped = subprocess.run(
+        [sys.executable, "-m", "scaffold", "check", "leaky.Dockerfile"],
+        cwd=naive,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert piped.returncode == 1 and "\x1b[" not in piped.stdout and "DG201" in piped.stdout
