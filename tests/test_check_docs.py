@@ -62,6 +62,8 @@ def test_pre_commit_hook():
         "compose.override.yml",
         ".dockerignore",
         "web/.dockerignore",
+        "api/Dockerfile.dockerignore",
+        "api/app.Dockerfile.dockerignore",
         "README.md",
         "src/compose.py",
         "dockerfiles.txt",
