@@ -4,6 +4,7 @@ are listed, exit codes follow --fail-on, usage errors are one line and exit 2.""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -330,3 +331,13 @@ def test_colour_on_a_terminal_only(naive):
         check=False,
     )
     assert piped.returncode == 1 and "\x1b[" not in piped.stdout and "DG201" in piped.stdout
+
+
+def test_the_options_choices_are_the_librarys():
+    from scaffold.check.run import DEFAULT_FAIL_ON, FAIL_ON, FORMATS
+    from scaffold.cli import CheckFormat, FailOn, check
+
+    assert [f.value for f in CheckFormat] == list(FORMATS)
+    assert [f.value for f in FailOn] == list(FAIL_ON)
+    default = inspect.signature(check).parameters["fail_on"].default
+    assert default == FailOn(DEFAULT_FAIL_ON)

@@ -21,6 +21,7 @@ from scaffold.errors import UsageError
 FORMATS = ("human", "json", "sarif")
 FAIL_ON = ("low", "medium", "high")
 DEFAULT_FAIL_ON = "low"  # any finding fails: accept one with a suppression, not by looking away
+# (the CLI spells these as its options' choices; tests/test_check_cli.py keeps them equal)
 
 
 @dataclass
