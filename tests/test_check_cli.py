@@ -341,3 +341,18 @@ def test_the_options_choices_are_the_librarys():
     assert [f.value for f in FailOn] == list(FAIL_ON)
     default = inspect.signature(check).parameters["fail_on"].default
     assert default == FailOn(DEFAULT_FAIL_ON)
+
+
+def test_an_update_keeps_the_check_section(project, tmp_path):
+    copy = tmp_path / "shop"
+    shutil.copytree(project, copy)
+    entry = {"path": "legacy/", "rules": ["DG301"], "reason": "the old image, replaced in Q3"}
+    with (copy / "dockergen.yml").open("a") as fh:
+        fh.write(yaml.safe_dump({"check": {"ignore": [entry]}}, sort_keys=False))
+    result = runner.invoke(
+        app, ["update", "--project", str(copy), "--set", "services.api.publish=8123"]
+    )
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    layout = yaml.safe_load((copy / "dockergen.yml").read_text())
+    assert layout["check"] == {"ignore": [entry]}
+    assert layout["services"][1]["publish"] == 8123
