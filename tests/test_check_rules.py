@@ -100,6 +100,27 @@ def test_findings_point_at_the_offending_line() -> None:
     assert where(run(FIXTURES / "DG001" / "fires"), "DG001") == [("compose.yaml", 20)]
 
 
+def dockerfile_findings(tmp_path: Path, text: str) -> set[tuple[str, int | None]]:
+    (tmp_path / "Dockerfile").write_text(text)
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    return {(f.rule, f.line) for f in run(tmp_path).findings}
+
+
+def test_dockerfile_rules_follow_stages_and_the_preamble(tmp_path: Path) -> None:
+    found = dockerfile_findings(
+        tmp_path,
+        "ARG NPM_TOKEN\n"  # a global ARG is a build argument like any other
+        "FROM golang:1.25-trixie AS toolchain\n"
+        "FROM toolchain AS app\n"  # the final stage inherits the SDK through its parent
+        "ENV PIP_NO_CACHE_DIR=1\n"
+        "RUN pip install -rrequirements.txt\n"  # no cache: the ENV says so
+        "USER 10001\n",
+    )
+    assert ("DG202", 1) in found
+    assert ("DG302", 3) in found
+    assert not {r for r, _ in found} & {"DG303", "DG501"}
+
+
 def test_findings_are_sorted_by_path_line_rule() -> None:
     result = run(NAIVE)
     keys = [(f.path, f.line or 0, f.rule) for f in result.findings]

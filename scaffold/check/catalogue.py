@@ -41,6 +41,7 @@ class Install(_Strict):
 
     argv: tuple[str, ...]
     cache_ok: tuple[str, ...] = ()
+    cache_env: tuple[str, ...] = ()
     prod_ok: tuple[str, ...] | None = None
     manifest: bool = False
     manifest_flags: tuple[str, ...] = ()

@@ -87,6 +87,7 @@ class Dockerfile:
     rel: str
     text: str
     stages: list[Stage]
+    preamble: list[Instruction] = field(default_factory=list)  # the ARGs before the first FROM
 
     @property
     def final(self) -> Stage:
@@ -351,6 +352,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
         return None, problem(_line_of(message), f"Dockerfile syntax error: {message}")
     args: dict[str, str] = {}
     stages: list[Stage] = []
+    preamble: list[Instruction] = []
     for cmd in commands:
         name = cmd.cmd.upper()
         if name not in INSTRUCTIONS:
@@ -375,6 +377,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
             continue
         if not stages:
             if name == "ARG":
+                preamble.append(ins)
                 for word in cmd.value:
                     key, sep, value = word.partition("=")
                     if sep:
@@ -384,7 +387,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
         stages[-1].instructions.append(ins)
     if not stages:
         return None, problem(None, "no FROM: the Dockerfile has no build stage")
-    return Dockerfile(path, rel, text, stages), []
+    return Dockerfile(path, rel, text, stages, preamble), []
 
 
 def _line_of(message: str) -> int | None:

@@ -190,10 +190,14 @@ def _insecure_env(name: str, value: str, know: Knowledge) -> bool:
 
 
 def _from_manifest(argv: list[str], spec: Install) -> bool:
+    """Whether an install reads a manifest copied in (`pip install -r requirements.txt`, `.`),
+    not packages named on its command line."""
     if spec.manifest:
         return True
-    return any(word in spec.manifest_flags for word in argv[len(spec.argv) :]) or any(
-        word.startswith(("-r", "--requirement=")) for word in argv[len(spec.argv) :]
+    return _has_flag(argv, spec.manifest_flags) or any(
+        word.startswith(flag) and len(flag) == 2 and flag[0] == "-" and flag[1] != "-"
+        for word in argv
+        for flag in spec.manifest_flags
     )
 
 
@@ -212,8 +216,8 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
 
     # DG202: credentials in ARG / ENV, any stage (ARG values reach the history of every stage
     # that uses them; a builder's ENV leaks through `docker history` of cached builds too)
-    for stage in stages:
-        for ins in stage.instructions:
+    for ins in [*df.preamble, *(i for stage in stages for i in stage.instructions)]:
+        if ins.cmd in ("ARG", "ENV"):
             if ins.cmd == "ARG":
                 for word in ins.value:
                     name, sep, value = word.partition("=")
@@ -293,8 +297,13 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
             f"one stage, FROM {final.base}, installs or builds "
             f"(line {installs_or_builds[0].line}) and is also what runs",
         )
-    elif len(stages) > 1 and final.parent is None and _build_image(final.base, know, project):
-        emit("DG302", rel, final.line, f"the final stage is FROM {final.base}, a build image")
+    elif len(stages) > 1 and _build_image(final.root_base, know, project):
+        emit(
+            "DG302",
+            rel,
+            final.line,
+            f"the final stage is based on {final.root_base}, a build image",
+        )
 
     # DG303 / DG304: caches and dev dependencies in the layers of the final image
     env: dict[str, str] = {}
@@ -407,13 +416,8 @@ def _pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _env_says_no_cache(env: dict[str, str], spec: Install) -> bool:
-    # PIP_NO_CACHE_DIR=1 (any pip flag as an environment variable)
-    for flag in spec.cache_ok:
-        name = spec.argv[0].upper() + "_" + flag.lstrip("-").upper().replace("-", "_")
-        name = name.replace("PIP3_", "PIP_").replace("PYTHON_", "PIP_").replace("PYTHON3_", "PIP_")
-        if env.get(name, "").lower() in ("1", "true", "yes", "on", "off", "0", "false"):
-            return True
-    return False
+    """An ENV that does what a cache_ok flag does (PIP_NO_CACHE_DIR)."""
+    return any(env.get(name, "").strip() for name in spec.cache_env)
 
 
 def _build_image(base: str, know: Knowledge, project: Project) -> bool:
