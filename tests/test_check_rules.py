@@ -118,6 +118,9 @@ def test_dockerfile_rules_follow_stages_and_the_preamble(tmp_path: Path) -> None
     )
     assert ("DG202", 1) in found
     assert ("DG302", 3) in found
+    (tmp_path / "Dockerfile").write_text("FROM python:3.13\nRUN pip install \\\n    -r req.txt\n")
+    ends = {f.rule: (f.line, f.end_line) for f in run(tmp_path).findings}
+    assert ends["DG303"] == (2, 3) and ends["DG501"] == (1, None)
     assert not {r for r, _ in found} & {"DG303", "DG501"}
 
 

@@ -8,6 +8,7 @@ and the Dockerfile it builds, a Dockerfile and its context) are why this is not 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import itertools
@@ -61,7 +62,24 @@ def apply(project: Project, *, policy: bool) -> list[Finding]:
         from scaffold.check.policyrules import policy_findings
 
         found += policy_findings(project)
-    return found
+    return _with_end_lines(found, project)
+
+
+def _with_end_lines(found: list[Finding], project: Project) -> list[Finding]:
+    """A finding on a Dockerfile instruction that spans lines (a RUN continued with `\\`) gets
+    its last line too, so a SARIF region covers the whole instruction."""
+    spans: dict[str, dict[int, int]] = {}
+    for parsed in project.dockerfiles.values():
+        spans[parsed.rel] = {
+            ins.line: ins.end_line
+            for ins in [*parsed.preamble, *(i for s in parsed.stages for i in s.instructions)]
+            if ins.end_line > ins.line
+        }
+    out = []
+    for f in found:
+        end = spans.get(f.path, {}).get(f.line or 0)
+        out.append(dataclasses.replace(f, end_line=end) if end and f.end_line is None else f)
+    return out
 
 
 def _unique_builds(builds: Iterable[Build]) -> list[Build]:
