@@ -434,6 +434,22 @@ def test_a_build_context_outside_the_audited_tree_is_not_walked(tmp_path: Path) 
     assert "DG203" not in rules_of(result) and "DG205" not in rules_of(result)
 
 
+def test_databases_are_recognised_from_the_sets_kinds_and_their_aliases(tmp_path: Path) -> None:
+    """postgres (a kind of the set, behind a mirror), mariadb (the catalogue's alias of mysql):
+    their data directories come from the set; an unknown image is no database."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  pg:\n    image: registry.example.test/mirror/library/postgres:17\n"
+        "  maria:\n    image: mariadb:11\n    volumes: ['./db:/var/lib/mysql']\n"
+        "  app:\n    image: example/postgres-exporter:1\n"
+    )
+    found = {(f.rule, f.message) for f in run(tmp_path).findings if f.rule.startswith("DG1")}
+    assert found == {
+        ("DG101", "postgres service pg keeps /var/lib/postgresql/data on no volume"),
+        ("DG102", "mysql data directory /var/lib/mysql of maria is the bind mount ./db"),
+    }
+
+
 def test_compose_is_read_as_yaml_1_2_numbers(tmp_path: Path) -> None:
     """PyYAML reads an unquoted `8080:80` as the base-60 number 484880; compose reads text."""
     (tmp_path / "compose.yaml").write_text(

@@ -75,6 +75,7 @@ class Knowledge(_Strict):
     host_sensitive_trees: tuple[str, ...]
     production_env: dict[str, str] = Field(default_factory=dict)
     insecure_commands: tuple[Insecure, ...] = ()
+    image_aliases: dict[str, str] = Field(default_factory=dict)
     insecure_env: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     docker_socket: tuple[str, ...]
     broad_capabilities: frozenset[str]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import dockerfile as buildkit  # type: ignore[import-not-found]
 import yaml
 
+from scaffold.check.catalogue import knowledge
 from scaffold.check.catalogue import load as load_rules
 from scaffold.check.discover import PRUNED, kind_of
 from scaffold.check.model import Finding, Skipped
@@ -484,9 +485,12 @@ class Project:
         if not isinstance(image, str):
             return None
         try:
-            repo = parse_image(image).path.rsplit("/", 1)[-1]
+            path = parse_image(image).path
         except ValueError:
             return None
+        aliases = knowledge().image_aliases
+        repo = aliases.get(path.removeprefix("library/")) or path.rsplit("/", 1)[-1]
+        repo = aliases.get(repo, repo)
         return next((k for k in self.stack_kinds if k.repository == repo), None)
 
 
