@@ -667,15 +667,14 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
         # layers: build args
         build = svc.get("build")
         if isinstance(build, dict):
-            for key, value in _mapping(build.get("args")):
-                shown = f"build arg {key}"
-                if credential_value(str(value or ""), know) or credential_name(key, know):
+            for key, value, where in _mapping(build.get("args")):
+                why = _why_secret(key, "" if value is None else str(value), know)
+                if why:
                     emit(
                         "DG204",
                         rel,
-                        compose.line(*at, "build", "args", key)
-                        or compose.line(*at, "build", "args"),
-                        f"service {name} passes {shown}, which looks like a secret, to its build",
+                        compose.line(*at, "build", "args", where),
+                        f"{name} passes build arg {key} to its build, and {why}",
                     )
 
         # compose: depends_on, ports, networks
@@ -730,17 +729,27 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
         _hardening(compose, name, svc, kind, built, healthy[name], know, project, emit)
 
 
-def _mapping(value: Any) -> list[tuple[str, Any]]:
-    """A compose mapping-or-list (`args`, `environment`) as (key, value) pairs."""
+def _mapping(value: Any) -> list[tuple[str, Any, str | int]]:
+    """A compose mapping-or-list (`args`, `environment`) as (key, value, where) triples, `where`
+    being the mapping key or the list index (for the line)."""
     if isinstance(value, dict):
-        return [(str(k), v) for k, v in value.items()]
+        return [(str(k), v, str(k)) for k, v in value.items()]
     if isinstance(value, list):
-        out = []
-        for item in value:
+        out: list[tuple[str, Any, str | int]] = []
+        for i, item in enumerate(value):
             key, sep, val = str(item).partition("=")
-            out.append((key, val if sep else None))
+            out.append((key, val if sep else None, i))
         return out
     return []
+
+
+def _why_secret(key: str, value: str, know: Knowledge) -> str | None:
+    """Why a variable looks like a secret: its value, or its name; None when it doesn't."""
+    if credential_value(value, know):
+        return "its value holds a credential"
+    if credential_name(key, know):
+        return "its name says it is a credential"
+    return None
 
 
 def _depends(compose: Compose, name: str, svc: dict[str, Any]) -> list[tuple[str, str, int | None]]:
@@ -1032,8 +1041,8 @@ def _hardening(
             f"{name} logs with {driver} without {', '.join(know.unbounded_log_drivers[driver])}",
         )
     if not healthy:
-        where = "in compose or in the image it builds" if built else "in compose"
-        emit("DG510", rel, line, f"{name} has no healthcheck {where}")
+        place = "in compose or in the image it builds" if built else "in compose"
+        emit("DG510", rel, line, f"{name} has no healthcheck {place}")
     deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
     if not svc.get("restart") and not (deploy or {}).get("restart_policy"):
         emit("DG511", rel, line, f"{name} has no restart policy")
@@ -1068,22 +1077,14 @@ def _hardening(
     for i, cap in enumerate(caps or []):
         if str(cap).upper().removeprefix("CAP_") in know.broad_capabilities:
             emit("DG520", rel, compose.line(*at, "cap_add", i), f"{name} adds capability {cap}")
-    for key, value in _mapping(svc.get("environment")):
+    for key, value, where in _mapping(svc.get("environment")):
         shown = "" if value is None else str(value)
+        eline = compose.line(*at, "environment", where)
         if _insecure_env(key, shown, know):
-            emit(
-                "DG522",
-                rel,
-                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
-                f"{name} sets {key}={shown}, which switches verification off",
-            )
-        if credential_value(shown, know) or credential_name(key, know):
-            emit(
-                "DG515",
-                rel,
-                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
-                f"{name} gets {key} in its environment",
-            )
+            emit("DG522", rel, eline, f"{name} sets {key}={shown}, which switches verification off")
+        why = _why_secret(key, shown, know)
+        if why:
+            emit("DG515", rel, eline, f"{name} gets {key} in its environment, and {why}")
 
 
 def _limits(svc: dict[str, Any]) -> dict[str, Any]:
