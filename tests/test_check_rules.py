@@ -205,6 +205,20 @@ def test_generated_projects_have_no_findings(scenario: str, tmp_path: Path) -> N
     assert any(f.endswith("Dockerfile") for f in result.files) or scenario == "databases-only"
 
 
+@pytest.mark.parametrize(("healthcheck", "fires"), [("CMD true", True), ("NONE", False)])
+def test_a_dependency_is_healthy_through_the_image_it_builds(
+    tmp_path: Path, healthcheck: str, fires: bool
+) -> None:
+    """Across files: `db` has no compose healthcheck, but the Dockerfile it builds has one."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "Dockerfile").write_text(f"FROM postgres:17\nHEALTHCHECK {healthcheck}\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  api:\n    image: example/api:1\n    depends_on: [db]\n"
+        "  db:\n    build: ./db\n"
+    )
+    assert ("DG401" in rules_of(run(tmp_path))) is fires
+
+
 def test_the_set_decides_start_order_only_in_a_dockergen_project(tmp_path: Path) -> None:
     """The frontend waits only for its backends to start (set.yml: nginx resolves upstreams per
     request). Without the dockergen.yml that says which kind each service is, the same compose
