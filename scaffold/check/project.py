@@ -19,7 +19,7 @@ import yaml
 
 from scaffold.check.catalogue import knowledge
 from scaffold.check.catalogue import load as load_rules
-from scaffold.check.discover import PRUNED, kind_of
+from scaffold.check.discover import kind_of
 from scaffold.check.model import Finding, Skipped
 from scaffold.dockerfile import _substitute
 from scaffold.images import parse_image
@@ -530,15 +530,3 @@ def _stack_kinds(tset: TemplateSet) -> list[StackKind]:
         internal = bool(spec and spec.internal) or kind.publish is False
         out.append(StackKind(name, repo, kind.data_dir, kind.user, internal))
     return out
-
-
-def walk_context(context: Path) -> Iterator[tuple[str, bool]]:
-    """(path relative to the context, is a folder) for what a build context holds, without
-    entering dependency or VCS folders."""
-    for folder, dirs, files in os.walk(context):
-        dirs[:] = sorted(d for d in dirs if d not in PRUNED)
-        base = Path(os.path.relpath(folder, context))
-        for name in dirs:
-            yield (base / name).as_posix().removeprefix("./"), True
-        for name in sorted(files):
-            yield (base / name).as_posix().removeprefix("./"), False
