@@ -124,6 +124,26 @@ def test_dockerfile_rules_follow_stages_and_the_preamble(tmp_path: Path) -> None
     assert not {r for r, _ in found} & {"DG303", "DG501"}
 
 
+def test_copy_then_delete_follows_workdir_and_the_context(tmp_path: Path) -> None:
+    """The issue's example (`COPY .npmrc` then `RUN rm .npmrc`, relative to WORKDIR), and a
+    whole-context copy whose .env a later RUN removes: flagged only for files the context has."""
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=x\n")
+    (tmp_path / ".env").write_text("A=1\n")
+    found = dockerfile_findings(
+        tmp_path,
+        "FROM node:24-trixie-slim\nWORKDIR /app\nCOPY .npmrc package.json ./\n"
+        "RUN npm ci --omit=dev && rm -f .npmrc\nCOPY . .\nRUN rm -rf .env .cache\nUSER 1000\n",
+    )
+    assert {line for rule, line in found if rule == "DG201"} == {4, 6}
+    quiet = dockerfile_findings(
+        tmp_path,
+        "FROM node:24-trixie-slim\nWORKDIR /app\nCOPY package.json ./\n"
+        "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci --omit=dev && rm -f .npmrc\n"
+        "COPY . /src\nRUN rm -rf /app/.env\nUSER 1000\n",
+    )
+    assert "DG201" not in {rule for rule, _ in quiet}
+
+
 def test_findings_are_sorted_by_path_line_rule() -> None:
     result = run(NAIVE)
     keys = [(f.path, f.line or 0, f.rule) for f in result.findings]
