@@ -104,6 +104,50 @@ def test_findings_point_at_the_offending_line() -> None:
     assert where(run(FIXTURES / "DG001" / "fires"), "DG001") == [("compose.yaml", 20)]
 
 
+def dockerfile_findings(tmp_path: Path, text: str) -> set[tuple[str, int | None]]:
+    (tmp_path / "Dockerfile").write_text(text)
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    return {(f.rule, f.line) for f in run(tmp_path).findings}
+
+
+def test_dockerfile_rules_follow_stages_and_the_preamble(tmp_path: Path) -> None:
+    found = dockerfile_findings(
+        tmp_path,
+        "ARG NPM_TOKEN\n"  # a global ARG is a build argument like any other
+        "FROM golang:1.25-trixie AS toolchain\n"
+        "FROM toolchain AS app\n"  # the final stage inherits the SDK through its parent
+        "ENV PIP_NO_CACHE_DIR=1\n"
+        "RUN pip install -rrequirements.txt\n"  # no cache: the ENV says so
+        "USER 10001\n",
+    )
+    assert ("DG202", 1) in found
+    assert ("DG302", 3) in found
+    (tmp_path / "Dockerfile").write_text("FROM python:3.13\nRUN pip install \\\n    -r req.txt\n")
+    ends = {f.rule: (f.line, f.end_line) for f in run(tmp_path).findings}
+    assert ends["DG303"] == (2, 3) and ends["DG501"] == (1, None)
+    assert not {r for r, _ in found} & {"DG303", "DG501"}
+
+
+def test_copy_then_delete_follows_workdir_and_the_context(tmp_path: Path) -> None:
+    """The issue's example (`COPY .npmrc` then `RUN rm .npmrc`, relative to WORKDIR), and a
+    whole-context copy whose .env a later RUN removes: flagged only for files the context has."""
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=x\n")
+    (tmp_path / ".env").write_text("A=1\n")
+    found = dockerfile_findings(
+        tmp_path,
+        "FROM node:24-trixie-slim\nWORKDIR /app\nCOPY .npmrc package.json ./\n"
+        "RUN npm ci --omit=dev && rm -f .npmrc\nCOPY . .\nRUN rm -rf .env .cache\nUSER 1000\n",
+    )
+    assert {line for rule, line in found if rule == "DG201"} == {4, 6}
+    quiet = dockerfile_findings(
+        tmp_path,
+        "FROM node:24-trixie-slim\nWORKDIR /app\nCOPY package.json ./\n"
+        "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci --omit=dev && rm -f .npmrc\n"
+        "COPY . /src\nRUN rm -rf /app/.env\nUSER 1000\n",
+    )
+    assert "DG201" not in {rule for rule, _ in quiet}
+
+
 def test_findings_are_sorted_by_path_line_rule() -> None:
     result = run(NAIVE)
     keys = [(f.path, f.line or 0, f.rule) for f in result.findings]
@@ -183,6 +227,20 @@ def test_generated_projects_have_no_findings(scenario: str, tmp_path: Path) -> N
     assert result.skipped == []
     assert "docker-compose.yml" in result.files
     assert any(f.endswith("Dockerfile") for f in result.files) or scenario == "databases-only"
+
+
+@pytest.mark.parametrize(("healthcheck", "fires"), [("CMD true", True), ("NONE", False)])
+def test_a_dependency_is_healthy_through_the_image_it_builds(
+    tmp_path: Path, healthcheck: str, fires: bool
+) -> None:
+    """Across files: `db` has no compose healthcheck, but the Dockerfile it builds has one."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "Dockerfile").write_text(f"FROM postgres:17\nHEALTHCHECK {healthcheck}\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  api:\n    image: example/api:1\n    depends_on: [db]\n"
+        "  db:\n    build: ./db\n"
+    )
+    assert ("DG401" in rules_of(run(tmp_path))) is fires
 
 
 def test_the_set_decides_start_order_only_in_a_dockergen_project(tmp_path: Path) -> None:
@@ -412,6 +470,22 @@ def test_a_build_context_outside_the_audited_tree_is_not_walked(tmp_path: Path) 
     result = audit([root, tmp_path / "Dockerfile"], root=root, tset=default_set(), policy=False)
     assert "../Dockerfile" in result.files and "DG501" in rules_of(result)
     assert "DG203" not in rules_of(result) and "DG205" not in rules_of(result)
+
+
+def test_databases_are_recognised_from_the_sets_kinds_and_their_aliases(tmp_path: Path) -> None:
+    """postgres (a kind of the set, behind a mirror), mariadb (the catalogue's alias of mysql):
+    their data directories come from the set; an unknown image is no database."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  pg:\n    image: registry.example.test/mirror/library/postgres:17\n"
+        "  maria:\n    image: mariadb:11\n    volumes: ['./db:/var/lib/mysql']\n"
+        "  app:\n    image: example/postgres-exporter:1\n"
+    )
+    found = {(f.rule, f.message) for f in run(tmp_path).findings if f.rule.startswith("DG1")}
+    assert found == {
+        ("DG101", "postgres service pg keeps /var/lib/postgresql/data on no volume"),
+        ("DG102", "mysql data directory /var/lib/mysql of maria is the bind mount ./db"),
+    }
 
 
 def test_compose_is_read_as_yaml_1_2_numbers(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scaffold.check import rules
 from scaffold.check.discover import discover
 from scaffold.check.model import Audit, Finding
 from scaffold.check.project import Project
@@ -27,9 +28,7 @@ def audit(paths: Sequence[Path], *, root: Path, tset: TemplateSet, policy: bool)
     rules know about stacks (its database kinds, their data directories and users, its build
     images, its categories' start order); `policy` also applies the set's policy (allowed
     registries, mirror, required labels, digest pins)."""
-    from scaffold.check import rules  # the rule functions import the parsers; keep this light
-
-    root = root.resolve() if not root.is_absolute() else root
+    root = root.absolute()
     files, skipped = discover(paths, root)
     project = Project.read(files, root, tset)
     findings: list[Finding] = list(project.problems)

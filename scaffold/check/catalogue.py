@@ -41,6 +41,7 @@ class Install(_Strict):
 
     argv: tuple[str, ...]
     cache_ok: tuple[str, ...] = ()
+    cache_env: tuple[str, ...] = ()
     prod_ok: tuple[str, ...] | None = None
     manifest: bool = False
     manifest_flags: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class Knowledge(_Strict):
     host_sensitive_trees: tuple[str, ...]
     production_env: dict[str, str] = Field(default_factory=dict)
     insecure_commands: tuple[Insecure, ...] = ()
+    image_aliases: dict[str, str] = Field(default_factory=dict)
     insecure_env: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     docker_socket: tuple[str, ...]
     broad_capabilities: frozenset[str]

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import dockerfile as buildkit  # type: ignore[import-not-found]
 import yaml
 
+from scaffold.check.catalogue import knowledge
 from scaffold.check.catalogue import load as load_rules
-from scaffold.check.discover import PRUNED, kind_of
+from scaffold.check.discover import kind_of
 from scaffold.check.model import Finding, Skipped
 from scaffold.dockerfile import _substitute
 from scaffold.images import parse_image
@@ -87,6 +88,7 @@ class Dockerfile:
     rel: str
     text: str
     stages: list[Stage]
+    preamble: list[Instruction] = field(default_factory=list)  # the ARGs before the first FROM
 
     @property
     def final(self) -> Stage:
@@ -351,6 +353,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
         return None, problem(_line_of(message), f"Dockerfile syntax error: {message}")
     args: dict[str, str] = {}
     stages: list[Stage] = []
+    preamble: list[Instruction] = []
     for cmd in commands:
         name = cmd.cmd.upper()
         if name not in INSTRUCTIONS:
@@ -375,6 +378,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
             continue
         if not stages:
             if name == "ARG":
+                preamble.append(ins)
                 for word in cmd.value:
                     key, sep, value = word.partition("=")
                     if sep:
@@ -384,7 +388,7 @@ def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None
         stages[-1].instructions.append(ins)
     if not stages:
         return None, problem(None, "no FROM: the Dockerfile has no build stage")
-    return Dockerfile(path, rel, text, stages), []
+    return Dockerfile(path, rel, text, stages, preamble), []
 
 
 def _line_of(message: str) -> int | None:
@@ -481,9 +485,12 @@ class Project:
         if not isinstance(image, str):
             return None
         try:
-            repo = parse_image(image).path.rsplit("/", 1)[-1]
+            path = parse_image(image).path
         except ValueError:
             return None
+        aliases = knowledge().image_aliases
+        repo = aliases.get(path.removeprefix("library/")) or path.rsplit("/", 1)[-1]
+        repo = aliases.get(repo, repo)
         return next((k for k in self.stack_kinds if k.repository == repo), None)
 
 
@@ -523,15 +530,3 @@ def _stack_kinds(tset: TemplateSet) -> list[StackKind]:
         internal = bool(spec and spec.internal) or kind.publish is False
         out.append(StackKind(name, repo, kind.data_dir, kind.user, internal))
     return out
-
-
-def walk_context(context: Path) -> Iterator[tuple[str, bool]]:
-    """(path relative to the context, is a folder) for what a build context holds, without
-    entering dependency or VCS folders."""
-    for folder, dirs, files in os.walk(context):
-        dirs[:] = sorted(d for d in dirs if d not in PRUNED)
-        base = Path(os.path.relpath(folder, context))
-        for name in dirs:
-            yield (base / name).as_posix().removeprefix("./"), True
-        for name in sorted(files):
-            yield (base / name).as_posix().removeprefix("./"), False

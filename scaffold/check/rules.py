@@ -8,6 +8,7 @@ and the Dockerfile it builds, a Dockerfile and its context) are why this is not 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import itertools
@@ -61,7 +62,24 @@ def apply(project: Project, *, policy: bool) -> list[Finding]:
         from scaffold.check.policyrules import policy_findings
 
         found += policy_findings(project)
-    return found
+    return _with_end_lines(found, project)
+
+
+def _with_end_lines(found: list[Finding], project: Project) -> list[Finding]:
+    """A finding on a Dockerfile instruction that spans lines (a RUN continued with `\\`) gets
+    its last line too, so a SARIF region covers the whole instruction."""
+    spans: dict[str, dict[int, int]] = {}
+    for parsed in project.dockerfiles.values():
+        spans[parsed.rel] = {
+            ins.line: ins.end_line
+            for ins in [*parsed.preamble, *(i for s in parsed.stages for i in s.instructions)]
+            if ins.end_line > ins.line
+        }
+    out = []
+    for f in found:
+        end = spans.get(f.path, {}).get(f.line or 0)
+        out.append(dataclasses.replace(f, end_line=end) if end and f.end_line is None else f)
+    return out
 
 
 def _unique_builds(builds: Iterable[Build]) -> list[Build]:
@@ -190,10 +208,14 @@ def _insecure_env(name: str, value: str, know: Knowledge) -> bool:
 
 
 def _from_manifest(argv: list[str], spec: Install) -> bool:
+    """Whether an install reads a manifest copied in (`pip install -r requirements.txt`, `.`),
+    not packages named on its command line."""
     if spec.manifest:
         return True
-    return any(word in spec.manifest_flags for word in argv[len(spec.argv) :]) or any(
-        word.startswith(("-r", "--requirement=")) for word in argv[len(spec.argv) :]
+    return _has_flag(argv, spec.manifest_flags) or any(
+        word.startswith(flag) and len(flag) == 2 and flag[0] == "-" and flag[1] != "-"
+        for word in argv
+        for flag in spec.manifest_flags
     )
 
 
@@ -212,8 +234,8 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
 
     # DG202: credentials in ARG / ENV, any stage (ARG values reach the history of every stage
     # that uses them; a builder's ENV leaks through `docker history` of cached builds too)
-    for stage in stages:
-        for ins in stage.instructions:
+    for ins in [*df.preamble, *(i for stage in stages for i in stage.instructions)]:
+        if ins.cmd in ("ARG", "ENV"):
             if ins.cmd == "ARG":
                 for word in ins.value:
                     name, sep, value = word.partition("=")
@@ -293,8 +315,13 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
             f"one stage, FROM {final.base}, installs or builds "
             f"(line {installs_or_builds[0].line}) and is also what runs",
         )
-    elif len(stages) > 1 and final.parent is None and _build_image(final.base, know, project):
-        emit("DG302", rel, final.line, f"the final stage is FROM {final.base}, a build image")
+    elif len(stages) > 1 and _build_image(final.root_base, know, project):
+        emit(
+            "DG302",
+            rel,
+            final.line,
+            f"the final stage is based on {final.root_base}, a build image",
+        )
 
     # DG303 / DG304: caches and dev dependencies in the layers of the final image
     env: dict[str, str] = {}
@@ -407,13 +434,8 @@ def _pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _env_says_no_cache(env: dict[str, str], spec: Install) -> bool:
-    # PIP_NO_CACHE_DIR=1 (any pip flag as an environment variable)
-    for flag in spec.cache_ok:
-        name = spec.argv[0].upper() + "_" + flag.lstrip("-").upper().replace("-", "_")
-        name = name.replace("PIP3_", "PIP_").replace("PYTHON_", "PIP_").replace("PYTHON3_", "PIP_")
-        if env.get(name, "").lower() in ("1", "true", "yes", "on", "off", "0", "false"):
-            return True
-    return False
+    """An ENV that does what a cache_ok flag does (PIP_NO_CACHE_DIR)."""
+    return any(env.get(name, "").strip() for name in spec.cache_env)
 
 
 def _build_image(base: str, know: Knowledge, project: Project) -> bool:
@@ -645,15 +667,14 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
         # layers: build args
         build = svc.get("build")
         if isinstance(build, dict):
-            for key, value in _mapping(build.get("args")):
-                shown = f"build arg {key}"
-                if credential_value(str(value or ""), know) or credential_name(key, know):
+            for key, value, where in _mapping(build.get("args")):
+                why = _why_secret(key, "" if value is None else str(value), know)
+                if why:
                     emit(
                         "DG204",
                         rel,
-                        compose.line(*at, "build", "args", key)
-                        or compose.line(*at, "build", "args"),
-                        f"service {name} passes {shown}, which looks like a secret, to its build",
+                        compose.line(*at, "build", "args", where),
+                        f"{name} passes build arg {key} to its build, and {why}",
                     )
 
         # compose: depends_on, ports, networks
@@ -708,17 +729,27 @@ def _compose_rules(compose: Compose, know: Knowledge, project: Project, emit: Em
         _hardening(compose, name, svc, kind, built, healthy[name], know, project, emit)
 
 
-def _mapping(value: Any) -> list[tuple[str, Any]]:
-    """A compose mapping-or-list (`args`, `environment`) as (key, value) pairs."""
+def _mapping(value: Any) -> list[tuple[str, Any, str | int]]:
+    """A compose mapping-or-list (`args`, `environment`) as (key, value, where) triples, `where`
+    being the mapping key or the list index (for the line)."""
     if isinstance(value, dict):
-        return [(str(k), v) for k, v in value.items()]
+        return [(str(k), v, str(k)) for k, v in value.items()]
     if isinstance(value, list):
-        out = []
-        for item in value:
+        out: list[tuple[str, Any, str | int]] = []
+        for i, item in enumerate(value):
             key, sep, val = str(item).partition("=")
-            out.append((key, val if sep else None))
+            out.append((key, val if sep else None, i))
         return out
     return []
+
+
+def _why_secret(key: str, value: str, know: Knowledge) -> str | None:
+    """Why a variable looks like a secret: its value, or its name; None when it doesn't."""
+    if credential_value(value, know):
+        return "its value holds a credential"
+    if credential_name(key, know):
+        return "its name says it is a credential"
+    return None
 
 
 def _depends(compose: Compose, name: str, svc: dict[str, Any]) -> list[tuple[str, str, int | None]]:
@@ -1010,8 +1041,8 @@ def _hardening(
             f"{name} logs with {driver} without {', '.join(know.unbounded_log_drivers[driver])}",
         )
     if not healthy:
-        where = "in compose or in the image it builds" if built else "in compose"
-        emit("DG510", rel, line, f"{name} has no healthcheck {where}")
+        place = "in compose or in the image it builds" if built else "in compose"
+        emit("DG510", rel, line, f"{name} has no healthcheck {place}")
     deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
     if not svc.get("restart") and not (deploy or {}).get("restart_policy"):
         emit("DG511", rel, line, f"{name} has no restart policy")
@@ -1046,22 +1077,14 @@ def _hardening(
     for i, cap in enumerate(caps or []):
         if str(cap).upper().removeprefix("CAP_") in know.broad_capabilities:
             emit("DG520", rel, compose.line(*at, "cap_add", i), f"{name} adds capability {cap}")
-    for key, value in _mapping(svc.get("environment")):
+    for key, value, where in _mapping(svc.get("environment")):
         shown = "" if value is None else str(value)
+        eline = compose.line(*at, "environment", where)
         if _insecure_env(key, shown, know):
-            emit(
-                "DG522",
-                rel,
-                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
-                f"{name} sets {key}={shown}, which switches verification off",
-            )
-        if credential_value(shown, know) or credential_name(key, know):
-            emit(
-                "DG515",
-                rel,
-                compose.line(*at, "environment", key) or compose.line(*at, "environment"),
-                f"{name} gets {key} in its environment",
-            )
+            emit("DG522", rel, eline, f"{name} sets {key}={shown}, which switches verification off")
+        why = _why_secret(key, shown, know)
+        if why:
+            emit("DG515", rel, eline, f"{name} gets {key} in its environment, and {why}")
 
 
 def _limits(svc: dict[str, Any]) -> dict[str, Any]:
