@@ -356,3 +356,26 @@ def test_an_update_keeps_the_check_section(project, tmp_path):
     layout = yaml.safe_load((copy / "dockergen.yml").read_text())
     assert layout["check"] == {"ignore": [entry]}
     assert layout["services"][1]["publish"] == 8123
+
+
+COMPOSE = """\
+services:
+  db:
+    image: postgres:17-trixie
+    ports:
+      - "5432:5432"
+"""
+
+
+def test_a_suppression_in_a_compose_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    [line] = [f["line"] for f in as_json(code=1)["findings"] if f["rule"] == "DG402"]
+    lines = COMPOSE.splitlines()
+    lines.insert(line - 1, "    # dockergen: ignore DG402 -- a throwaway dev database")
+    (tmp_path / "compose.yaml").write_text("\n".join(lines) + "\n")
+    doc = as_json()
+    assert "DG402" not in {f["rule"] for f in doc["findings"]}
+    [quiet] = doc["suppressed"]
+    assert (quiet["rule"], quiet["line"], quiet["source"]) == ("DG402", line + 1, "inline")
+    assert not sarif_errors(json.loads(check("--format", "sarif").stdout))
