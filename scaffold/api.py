@@ -15,6 +15,7 @@ from scaffold.templatesets.loader import TemplateSet, load_template_set
 
 if TYPE_CHECKING:
     from scaffold.adopt import InitResult
+    from scaffold.check.run import CheckResult
     from scaffold.edits import LayoutEdit as LayoutEdit  # for the CLI's type hints
     from scaffold.update import DriftResult, UpdateResult
     from scaffold.verify import VerifyResult
@@ -552,6 +553,46 @@ def verify_project(project: Path, **options: Any) -> VerifyResult:
     from scaffold.verify import verify_project as run
 
     return run(project, **options)
+
+
+# --------------------------------------------------------------------- check
+
+
+def check_repository(
+    paths: list[Path], *, template: str | None = None, cwd: Path | None = None
+) -> CheckResult:
+    """`dockergen check`: audit the Dockerfiles, compose files and .dockerignore files under
+    `paths` (default: the current folder), suppressions applied (scaffold.check.run)."""
+    from scaffold.check.run import run_check
+
+    return run_check(paths, cwd=cwd or Path.cwd(), template=template)
+
+
+def check_report(
+    result: CheckResult, fmt: str, *, fail_on: str, color: bool = False, width: int = 100
+) -> str:
+    """The check's report as `--format` names it: human, json or sarif."""
+    from scaffold.check.run import report, severity
+
+    return report(result, fmt, fail_on=severity(fail_on), color=color, width=width)
+
+
+def check_failure(result: CheckResult, fail_on: str) -> str | None:
+    """The one line saying why the check fails at `--fail-on`, or None when it passes."""
+    from scaffold.check.run import severity
+
+    level = severity(fail_on)
+    failing = result.failing(level)
+    if not failing:
+        return None
+    return f"{len(failing)} finding(s) at or above --fail-on {level.label}"
+
+
+def check_summary(result: CheckResult, fail_on: str) -> str:
+    from scaffold.check.report_human import summary
+    from scaffold.check.run import severity
+
+    return summary(result.audit, severity(fail_on))
 
 
 # --------------------------------------------------------------------- shell completion

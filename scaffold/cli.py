@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
 import sys
@@ -672,6 +673,90 @@ def diff(
         raise ConflictError(conflict_line(result.conflicts))
     if exit_code and result.pending:
         raise CheckFailed(f"an update is pending ({len(result.status)} file(s) would change)")
+
+
+class CheckFormat(enum.StrEnum):
+    human = "human"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+@app.command()
+@handled
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders to check (default: the current folder).", show_default=False
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Also apply this template set's policy (allowed registries, mirror, labels, "
+            "digest pins). Default: in a dockergen project its own set and policy; elsewhere "
+            "the bundled set, without a policy.",
+            autocompletion=_complete_sets,
+        ),
+    ] = None,
+    fmt: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format", "-f", help="human (a table per file), json or sarif (SARIF 2.1.0)."
+        ),
+    ] = CheckFormat.human,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding at or above this severity remains (not suppressed).",
+        ),
+    ] = FailOn.low,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file (the summary still shows)."
+        ),
+    ] = None,
+) -> None:
+    """Audit Dockerfiles, compose files and .dockerignore files against dockergen's rules
+    (docs/rules.md), in any repository.
+
+    Exit 1 when a finding at or above --fail-on remains, 0 otherwise, 2 for bad usage.
+    Accept a finding with `# dockergen: ignore DG201 -- reason` or dockergen.yml's check.ignore.
+    """
+    import shutil
+
+    from scaffold.api import check_failure, check_report, check_repository, check_summary
+    from scaffold.errors import CheckFailed, UsageError
+
+    result = check_repository(list(paths or []), template=template)
+    if output is not None:
+        text = check_report(result, fmt.value, fail_on=fail_on.value)
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {output}: can't write it ({exc.strerror or exc})") from None
+        typer.echo(f"{check_summary(result, fail_on.value)}; report written to {output}")
+    else:
+        tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")  # https://no-color.org
+        width = shutil.get_terminal_size((100, 24)).columns  # $COLUMNS, the terminal, or 100
+        typer.echo(
+            check_report(result, fmt.value, fail_on=fail_on.value, color=color, width=width),
+            nl=False,
+        )
+    failure = check_failure(result, fail_on.value)
+    if failure is not None:
+        raise CheckFailed(failure)
 
 
 templates_app = typer.Typer(

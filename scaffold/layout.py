@@ -274,6 +274,55 @@ class Images(_Model):
         return f"{self.registry}{project}-{service}:{self.tag}"
 
 
+RULE_ID_PATTERN = r"^DG[0-9]{3}$"
+
+
+class CheckIgnore(_Model):
+    """One `check.ignore` entry: findings of these rules in files matching `path` are listed as
+    suppressed, with the reason, instead of failing `dockergen check`."""
+
+    path: str = Field(
+        min_length=1,
+        description="files it covers, relative to the project root: a glob ('*' within a "
+        "folder, '**' across folders, 'legacy/' for everything under a folder)",
+    )
+    rules: list[str] = Field(
+        min_length=1,
+        description="rule IDs of docs/rules.md (DG101); unknown ones are reported",
+        json_schema_extra={"items": {"type": "string", "pattern": RULE_ID_PATTERN}},
+    )
+    reason: str = Field(
+        min_length=1, description="why it is accepted here: shown beside every suppressed finding"
+    )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, value: Any) -> Any:
+        if isinstance(value, str):  # `rules: DG101` or `rules: DG101, DG102`
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str) or not re.fullmatch(RULE_ID_PATTERN, item):
+                    raise ValueError(f"a rule ID is DG and three digits (DG101), not {item!r}")
+        return value
+
+    @field_validator("reason", "path")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class Check(_Model):
+    """`dockergen check`'s settings for this project."""
+
+    ignore: list[CheckIgnore] = Field(
+        default_factory=list,
+        description="findings accepted by path, each with its reason (listed, never hidden)",
+    )
+
+
 class Layout(_Model):
     """The whole of dockergen.yml."""
 
@@ -319,6 +368,10 @@ class Layout(_Model):
         "docker-compose.yml, README.md; project-relative) that dockergen's versions stand "
         "beside instead of replacing: Dockerfile.dockergen, Dockerfile.dockergen.dockerignore, "
         "docker-compose.dockergen.yml, README.dockergen.md (`dockergen init`)",
+    )
+    check: Check = Field(
+        default_factory=Check,
+        description="`dockergen check`: findings accepted in this project, by path and rule",
     )
     services: list[Service] = Field(min_length=1, description="the services, in start order")
 
@@ -366,6 +419,8 @@ class Layout(_Model):
             data.pop("answers")
         if not self.digests:
             data.pop("digests")
+        if self.check == Check():  # absent unless used: older files stay byte-stable
+            data.pop("check")
         text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
         return f"# yaml-language-server: $schema={STATE_DIR}/{SCHEMA_FILE}\n{text}"
 

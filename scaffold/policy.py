@@ -12,7 +12,7 @@ can't slip past the policy by not using the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -156,18 +156,40 @@ def _allowed(image: Image, allowed: Iterable[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One policy violation: the policy key it breaks (allowed_registries, mirror,
+    require_digests, digests, labels) at a file and line."""
+
+    file: str
+    line: int | None
+    rule: str
+    message: str
+
+    def text(self) -> str:
+        at = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{at}: policy.{self.rule}: {self.message}"
+
+
 def check_output(root: Path, tset: TemplateSet) -> list[str]:
     """Every policy violation in a rendered project, one line each (empty: compliant)."""
-    policy = tset.policy
-    digests = dict(tset.digests)
-    if not policy.active and not digests:
+    if not tset.policy.active and not tset.digests:
         return []
     refs, stages = references(root)
-    problems: list[str] = []
+    return [v.text() for v in violations(refs, stages, tset)]
+
+
+def violations(
+    refs: Iterable[Reference], stages: Mapping[str, list[Stage]], tset: TemplateSet
+) -> list[Violation]:
+    """The policy's verdict on images pulled (`refs`) and Dockerfiles' stages (`stages`, by
+    file): shared by generation (check_output) and `dockergen check --template`."""
+    policy = tset.policy
+    digests = dict(tset.digests)
+    problems: list[Violation] = []
 
     def report(ref: Reference, rule: str, message: str) -> None:
-        at = f"{ref.file}:{ref.line}" if ref.line else ref.file
-        problems.append(f"{at}: policy.{rule}: {message}")
+        problems.append(Violation(ref.file, ref.line, rule, message))
 
     checks_images = (
         policy.allowed_registries is not None
@@ -215,6 +237,6 @@ def check_output(root: Path, tset: TemplateSet) -> list[str]:
             if not final.labels.get(key, "").strip():
                 state = "an empty" if key in final.labels else "no"
                 problems.append(
-                    f"{rel}:{final.line}: policy.labels: the final stage has {state} {key} label"
+                    Violation(rel, final.line, "labels", f"the final stage has {state} {key} label")
                 )
     return problems
