@@ -48,6 +48,8 @@ def _dockerfiles(root: Path) -> list[Path]:
         if rel.parts[0] == STATE_DIR or not path.is_file():
             continue
         name = path.name
+        if name.endswith(".dockerignore"):
+            continue  # Dockerfile.dockergen.dockerignore: that Dockerfile's ignore file
         if name == "Dockerfile" or name.endswith(".Dockerfile") or name.startswith("Dockerfile."):
             found.append(path)
     return found

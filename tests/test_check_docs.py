@@ -68,10 +68,16 @@ def test_pre_commit_hook():
         "src/compose.py",
         "dockerfiles.txt",
         "app/mycompose.yml",
+        "templates/api/Dockerfile.jinja",
+        "docker-compose.yml.orig",
+        "compose.yaml~",
     ],
 )
 def test_pre_commit_files_regex_agrees_with_discovery(path):
     """pre-commit passes a file when `files` matches it (re.search); check audits it when its
     name is of a kind. The two must agree, or the hook would hand check files it skips."""
-    matched = re.search(HOOKS[0]["files"], path) is not None
+    matched = (
+        re.search(HOOKS[0]["files"], path) is not None
+        and re.search(HOOKS[0]["exclude"], path) is None
+    )
     assert matched is (kind_of(Path(path)) is not None), path

@@ -368,6 +368,8 @@ def test_an_unreadable_file_is_skipped(tmp_path: Path) -> None:
         ("compose.json", None),
         ("README.md", None),
         ("mycompose.yml", None),
+        ("Dockerfile.jinja", None),
+        ("docker-compose.yml.orig", None),
     ],
 )
 def test_kind_of(name: str, kind: str | None) -> None:
@@ -568,3 +570,23 @@ def test_any_compose_shape_is_audited_without_an_exception(
     (root / "compose.yaml").write_text(yaml.safe_dump(data))
     result = run(root)
     assert all(f.rule in RULES for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("volumes", 1), ("tmpfs", 7), ("ports", "8080"), ("depends_on", 3)]
+)
+def test_a_service_key_of_the_wrong_type_is_a_finding_not_a_crash(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    """compose refuses `volumes: 1`; check says where, and still audits the rest."""
+    data = {"services": {"db": {"image": "postgres:17", key: value}}}
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump(data))
+    result = run(tmp_path)
+    shape = [f for f in result.findings if f.rule == "DG000"]
+    assert [f.message for f in shape] == [
+        f"services.db.{key} is not "
+        + {"tmpfs": "a list or a string", "depends_on": "a list or a mapping"}.get(key, "a list")
+        + ": compose refuses this file"
+    ]
+    assert shape[0].line == 1 + sorted(["image", key]).index(key) + 2
+    assert any(f.rule != "DG000" for f in result.findings)

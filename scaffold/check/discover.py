@@ -34,9 +34,16 @@ _PATTERNS: tuple[tuple[str, FileKind], ...] = (
 )
 
 
+# a template of a Dockerfile or compose file, or an editor's or merge tool's leftover: not
+# what Docker builds or runs (Dockerfile.jinja, docker-compose.yml.orig)
+_NOT_USED = (".jinja", ".jinja2", ".j2", ".tmpl", ".tpl", ".template", ".orig", ".rej", ".bak", "~")
+
+
 def kind_of(path: Path) -> FileKind | None:
     """What an audited file is, from its name (case-sensitive, as Docker's own defaults are)."""
     name = path.name
+    if name.endswith(_NOT_USED):
+        return None
     if name == ".dockerignore" or name.endswith(".Dockerfile.dockerignore"):
         return "dockerignore"
     if name.startswith("Dockerfile") and name.endswith(".dockerignore"):

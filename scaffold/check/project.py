@@ -334,7 +334,43 @@ def parse_compose(path: Path, rel: str, text: str) -> tuple[Compose | None, list
             problem("DG000", builder.lines.get(("services",)), "`services` is not a mapping")
         )
         data = {k: v for k, v in data.items() if k != "services"}
+    elif isinstance(services, dict):
+        for name, svc in services.items():
+            if not isinstance(svc, dict):
+                continue
+            for key in [k for k in svc if k in _SHAPES]:
+                if not isinstance(svc[key], _SHAPES[key]):
+                    want = " or ".join(_WORDS[t] for t in _SHAPES[key])
+                    found.append(
+                        problem(
+                            "DG000",
+                            builder.lines.get(("services", name, key)),
+                            f"services.{name}.{key} is not {want}: compose refuses this file",
+                        )
+                    )
+                    del svc[key]  # the rules read only well-shaped values
     return Compose(path, rel, data, builder.lines), found
+
+
+# The compose-spec types of the service keys the rules read: a value of another type is a
+# finding, and is dropped so that no rule meets it.
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "volumes": (list,),
+    "ports": (list,),
+    "cap_add": (list,),
+    "cap_drop": (list,),
+    "security_opt": (list,),
+    "secrets": (list,),
+    "tmpfs": (list, str),
+    "networks": (list, dict),
+    "depends_on": (list, dict),
+    "environment": (list, dict),
+    "build": (dict, str),
+    "healthcheck": (dict,),
+    "logging": (dict,),
+    "deploy": (dict,),
+}
+_WORDS = {list: "a list", dict: "a mapping", str: "a string"}
 
 
 def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None, list[Finding]]:
