@@ -216,6 +216,13 @@ def init_repository(
     )
     _apply(root, changes)
     notes = [note for svc in plan.services for note in svc.notes]
+    if secrets and ".dockerignore" in layout.beside and not _ignores_secrets(root):
+        notes.append(
+            "your .dockerignore does not exclude secrets/: `docker build .` with your own "
+            "Dockerfile would send dockergen's secret files to the builder; add the line "
+            "`secrets/` to it (dockergen's Dockerfile.dockergen reads "
+            "Dockerfile.dockergen.dockerignore, which excludes them)"
+        )
     return InitResult(
         root=root,
         layout=layout,
@@ -228,6 +235,21 @@ def init_repository(
         found=found or Found(),
         notes=notes,
     )
+
+
+def _ignores_secrets(root: Path) -> bool:
+    """Whether the repository's own root .dockerignore keeps secrets/ out of a root build
+    context, by Docker's own matching (docker-py's PatternMatcher)."""
+    from docker.utils.build import PatternMatcher  # type: ignore[import-untyped]
+
+    try:
+        text = (root / ".dockerignore").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    patterns = [
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
+    return bool(PatternMatcher(patterns).matches(f"{SECRETS_DIR}/password"))
 
 
 def _read(changes: list[journal.Change], rel: str) -> bytes:

@@ -590,3 +590,23 @@ def test_a_service_key_of_the_wrong_type_is_a_finding_not_a_crash(
     ]
     assert shape[0].line == 1 + sorted(["image", key]).index(key) + 2
     assert any(f.rule != "DG000" for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        # uv: the dependencies from the lockfile, then the project itself after its source
+        "COPY pyproject.toml uv.lock ./\nRUN uv sync --frozen --no-dev --no-install-project\n"
+        "COPY . .\nRUN uv sync --frozen --no-dev\n",
+        # pnpm: the store from the lockfile, then an offline install after the workspace
+        "COPY pnpm-lock.yaml ./\nRUN pnpm fetch --prod\nCOPY . .\n"
+        "RUN pnpm install --offline --frozen-lockfile --prod\n",
+    ],
+)
+def test_a_second_install_after_a_cached_first_one_is_not_dg305(tmp_path: Path, steps: str) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.13-slim-trixie AS build\n{steps}")
+    assert "DG305" not in rules_of(run(tmp_path))
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.13-slim-trixie AS build\nCOPY . .\n" + steps.split("COPY . .\n")[1]
+    )
+    assert "DG305" in rules_of(run(tmp_path))

@@ -10,6 +10,7 @@ too; afterwards the repository is a normal project (update, add, remove, diff).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -507,3 +508,42 @@ def test_cli_yes_on_bad_input_is_one_line_and_nothing_written(
     assert result.exit_code == 2
     assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert tree(root) == before
+
+
+@pytest.mark.parametrize(("ignore", "noted"), [("node_modules\n", True), ("secrets/\n", False)])
+def test_a_kept_root_dockerignore_that_lets_secrets_in_is_noted(
+    tmp_path: Path, ignore: str, noted: bool
+) -> None:
+    """dockergen writes secrets/ at the root; the user's kept .dockerignore is theirs to fix, so
+    init says so (by Docker's matching) rather than editing it."""
+    root = repo(tmp_path, {".": ("express", "npm")}, **{".dockerignore": ignore})
+    result = init(
+        root,
+        {
+            "services": [
+                {"name": "api", "kind": "express", "path": "."},
+                {"name": "db", "kind": "postgres"},
+            ]
+        },
+    )
+    assert (root / ".dockerignore").read_text() == ignore
+    said = [n for n in result.notes if "does not exclude secrets/" in n]
+    assert bool(said) is noted
+
+
+FIXTURE_REPOS = Path(__file__).parent / "fixtures" / "repos"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURE_REPOS.iterdir()))
+def test_what_init_writes_passes_dockergen_check(tmp_path: Path, name: str) -> None:
+    """Generated output is clean for `check` too, around the user's code: dockergen's own
+    files give no finding (the repository's own Dockerfile or compose file may)."""
+    from scaffold.api import check_repository
+
+    root = tmp_path / name
+    shutil.copytree(FIXTURE_REPOS / name, root)
+    result = init_project(InitRequest(directory=root, yes=True), echo=lambda *a, **k: None)
+    ours = [root / rel for rel in result.files if Path(rel).name not in ("dockergen.yml",)]
+    audited = check_repository([p for p in ours if p.is_file()], cwd=root)
+    assert [(f.path, f.line, f.rule, f.message) for f in audited.audit.findings] == []
+    assert audited.audit.files

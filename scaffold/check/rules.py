@@ -372,6 +372,7 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
     for stage in stages:
         copied_all: int | None = None
         ran: list[list[str]] = []
+        fetched = False  # an install from the manifests before the whole copy: the cached layer
         for ins in stage.instructions:
             whole = any(posixpath.normpath(src) == "." for src in ins.value[:-1])
             if ins.cmd in ("COPY", "ADD") and ins.flag("from") is None and whole:
@@ -384,7 +385,9 @@ def _dockerfile_rules(df: Dockerfile, know: Knowledge, project: Project, emit: E
                 ran.append(argv)
                 if spec is None or earlier:
                     continue
-                if copied_all is not None and _from_manifest(argv, spec):
+                if copied_all is None:
+                    fetched = fetched or _from_manifest(argv, spec)
+                elif not fetched and _from_manifest(argv, spec):
                     emit(
                         "DG305",
                         rel,
