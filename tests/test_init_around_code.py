@@ -465,7 +465,8 @@ def test_init_in_a_terminal_shows_why_and_reviews(venv_bin: Path, tmp_path: Path
     layout = yaml.safe_load((root / "dockergen.yml").read_text())
     backend = next(s for s in layout["services"] if s["name"] == "backend")
     assert backend["health"] == "/livez"
-    assert "127.0.0.1:8000/livez" in (root / "backend/Dockerfile").read_text()
+    dockerfile = (root / "backend/Dockerfile").read_text()
+    assert "GET /livez HTTP/1.0" in dockerfile and "'127.0.0.1', 8000" in dockerfile
 
 
 def test_kubernetes_probes_are_the_health_too(shop: Path):
