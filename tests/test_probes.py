@@ -143,6 +143,56 @@ def test_postgres_probe_reads_the_postmaster_status(
     assert (code == 0) is healthy, code
 
 
+# -------------------------------------------------------------------------------------- mysql
+
+
+def mysql_probe(tmp_path: Path, port: int) -> list[str]:
+    """The compose healthcheck of mysql, its port and logins-ready file moved to stand-ins."""
+    target = tmp_path / "p"
+    generate(target, {"services": services(("fastapi", "api"), "mysql")})
+    compose = yaml.safe_load((target / "docker-compose.yml").read_text(encoding="utf-8"))
+    test = compose["services"]["mysql"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "bash", "-c"]  # bash builtins only: no client, no handshake
+    assert "mysqladmin" not in test[3] and "/127.0.0.1/3306" in test[3]
+    script = test[3].replace("/3306", f"/{port}").replace(LOGINS_READY, str(tmp_path / "ready"))
+    return ["bash", "-c", script]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    ("logins", "greets", "healthy"),
+    [
+        (True, True, True),
+        (False, True, False),  # the logins are not made yet (or the first start's init runs)
+        (True, False, False),  # nothing listens: the init's temporary server has no network
+    ],
+)
+def test_mysql_probe_needs_the_logins_and_a_server_greeting(
+    tmp_path: Path, logins: bool, greets: bool, healthy: bool
+) -> None:
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if not greets:
+        listener.close()  # the port is free again: a refused connection
+
+    def greet() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"J\x00\x00\x00\n8.4.0\x00")  # the start of MySQL's handshake packet
+        conn.close()
+
+    thread = threading.Thread(target=greet, daemon=True)
+    if greets:
+        thread.start()
+    if logins:
+        (tmp_path / "ready").touch()
+    code = subprocess.run(mysql_probe(tmp_path, port), capture_output=True, timeout=30).returncode
+    assert (code == 0) is healthy, code
+    if greets:
+        listener.close()
+
+
 # ------------------------------------------------------------------------- startup: no rich
 
 
