@@ -182,6 +182,33 @@ def _stdin_is_tty() -> bool:
         return False
 
 
+# the options `new` and `init` share
+SetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
+        autocompletion=_complete_sets,
+    ),
+]
+
+SetRefOption = Annotated[
+    str | None,
+    typer.Option("--template-ref", help="Tag, branch or commit of a git template set."),
+]
+
+TrustOption = Annotated[
+    bool,
+    typer.Option("--trust", help="Let a template set from a path or URL run code (copier tasks)."),
+]
+
+NoSyntaxLineOption = Annotated[
+    bool,
+    typer.Option("--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."),
+]
+
+
 DigestsOption = Annotated[
     Path | None,
     typer.Option(
@@ -248,19 +275,8 @@ def new(
             autocompletion=_complete_kinds(None),
         ),
     ] = None,
-    template: Annotated[
-        str | None,
-        typer.Option(
-            "--template",
-            "-t",
-            help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
-            autocompletion=_complete_sets,
-        ),
-    ] = None,
-    template_ref: Annotated[
-        str | None,
-        typer.Option("--template-ref", help="Tag, branch or commit of a git template set."),
-    ] = None,
+    template: SetOption = None,
+    template_ref: SetRefOption = None,
     answer: Annotated[
         list[str] | None,
         typer.Option(
@@ -271,18 +287,8 @@ def new(
         ),
     ] = None,
     digests_file: DigestsOption = None,
-    trust: Annotated[
-        bool,
-        typer.Option(
-            "--trust", help="Let a template set from a path or URL run code (copier tasks)."
-        ),
-    ] = False,
-    no_syntax_line: Annotated[
-        bool,
-        typer.Option(
-            "--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."
-        ),
-    ] = False,
+    trust: TrustOption = False,
+    no_syntax_line: NoSyntaxLineOption = False,
     target: Annotated[
         list[str] | None,
         typer.Option(
@@ -345,31 +351,10 @@ def init(
             "the repository's own (kept under .dockergen/replaced/); default: beside them.",
         ),
     ] = False,
-    template: Annotated[
-        str | None,
-        typer.Option(
-            "--template",
-            "-t",
-            help="Template set: a bundled name, a folder, or a git URL (URL@REF picks a version).",
-            autocompletion=_complete_sets,
-        ),
-    ] = None,
-    template_ref: Annotated[
-        str | None,
-        typer.Option("--template-ref", help="Tag, branch or commit of a git template set."),
-    ] = None,
-    trust: Annotated[
-        bool,
-        typer.Option(
-            "--trust", help="Let a template set from a path or URL run code (copier tasks)."
-        ),
-    ] = False,
-    no_syntax_line: Annotated[
-        bool,
-        typer.Option(
-            "--no-syntax-line", help="Omit '# syntax=' from Dockerfiles (air-gapped builds)."
-        ),
-    ] = False,
+    template: SetOption = None,
+    template_ref: SetRefOption = None,
+    trust: TrustOption = False,
+    no_syntax_line: NoSyntaxLineOption = False,
 ) -> None:
     """Bring an existing repository under dockergen: detect its services, review them, and
     write the Docker files around its code (never over a file of yours)."""

@@ -177,7 +177,8 @@ def test_init_renders_from_the_users_facts(shop: Path):
         'CMD ["python", "-m", "uvicorn", "shop.main:app", "--host", "0.0.0.0", "--port", "8000"]'
         in dockerfile
     )
-    assert "http://127.0.0.1:8000/status" in dockerfile  # health: the user's path
+    assert "GET /status HTTP/1.0" in dockerfile  # health: the user's path, on its port
+    assert "('127.0.0.1', 8000)" in dockerfile
     assert "/healthz" not in dockerfile.split("AS runtime")[1]
     assert "USER 10001:10001" in dockerfile.split("AS runtime")[1]
     site = (shop / "web/Dockerfile").read_text()
@@ -342,7 +343,7 @@ def test_an_edit_of_dockergens_file_survives_an_update(shop: Path):
 
     update_project(shop, set_values(["services.api.health=tcp"], answers=[]))
     text = path.read_text()
-    assert text.endswith("# my note\n") and "socket.create_connection" in text
+    assert text.endswith("# my note\n") and "s.connect(('127.0.0.1', 8000)); s.close()" in text
 
 
 def test_a_team_set_works_on_an_init_repository(tmp_path: Path, shop: Path):
