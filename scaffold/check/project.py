@@ -370,7 +370,7 @@ _SHAPES: dict[str, tuple[type, ...]] = {
     "logging": (dict,),
     "deploy": (dict,),
 }
-_WORDS = {list: "a list", dict: "a mapping", str: "a string"}
+_WORDS: dict[type, str] = {list: "a list", dict: "a mapping", str: "a string"}
 
 
 def parse_dockerfile(path: Path, rel: str, text: str) -> tuple[Dockerfile | None, list[Finding]]:
