@@ -135,8 +135,8 @@ class ConfigFile(_Strict):
         description="the template under the kind's files/, e.g. nginx.conf.jinja",
     )
     path: str = Field(
-        pattern=r"^/[^\s:,]*[^/\s:,]$", description="where the image has the file, e.g. "
-        "/etc/nginx/nginx.conf"
+        pattern=r"^/[^\s:,]*[^/\s:,]$",
+        description="where the image has the file, e.g. /etc/nginx/nginx.conf",
     )
 
     @field_validator("template")
