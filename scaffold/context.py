@@ -35,6 +35,7 @@ RESERVED = frozenset(
         "images",
         "compose_file",
         "starter",
+        "cluster",
     }
     | {"services", "networks", "built", "secrets", "volumes", "svc"}
 )
@@ -161,6 +162,10 @@ def _service(svc: Service) -> dict[str, Any]:
         "develop": dict(svc.develop) if svc.develop else None,
         "depends_on": dict(svc.depends_on),  # name -> condition; iterating gives the names
         "init": svc.init,
+        # a file of the image an orchestrator mounts rendered for itself (`cluster` true)
+        "config_file": {"template": svc.config_file.template, "path": svc.config_file.path}
+        if svc.config_file
+        else None,
         "clients": [{"name": c, "login": login(c)} for c in svc.clients],
         "connections": [_connection(c) for c in svc.connections],
         "client_secrets": [_secret(s) for s in svc.client_secrets],
@@ -239,4 +244,7 @@ def build_context(plan: Project) -> dict[str, Any]:
         "volumes": [v.name for v in plan.volumes],
         "compose_file": plan.compose_file,
         "starter": plan.starter,
+        # true only where an orchestrator renders a kind's `config_file` for itself (the
+        # Kubernetes ConfigMap); every file dockergen writes as such sees false
+        "cluster": False,
     }

@@ -120,6 +120,15 @@ class Tmpfs:
 
 
 @dataclass(frozen=True)
+class ConfigFile:
+    """A file of the image an orchestrator mounts rendered for itself (kind.yml `config_file`):
+    the template under kinds/<kind>/files/ and the path in the container."""
+
+    template: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     kind: str
@@ -169,6 +178,7 @@ class Service:
     probe: tuple[str, ...] | None = None  # the HEALTHCHECK command; None: the kind's own
     health: str | None = None  # what `probe` checks: 'tcp' or an HTTP path
     notes: tuple[str, ...] = ()  # for the report: a version met by a newer toolchain
+    config_file: ConfigFile | None = None  # kind.yml `config_file`
 
     @property
     def published(self) -> bool:
@@ -466,6 +476,9 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 secrets=secrets[svc.name],
                 mounts=mounts,
                 init=kind.init,
+                config_file=ConfigFile(kind.config_file.template, kind.config_file.path)
+                if kind.config_file
+                else None,
                 command=tuple(_expand(c, variables) for c in kind.command)
                 if kind.command
                 else None,

@@ -5,7 +5,9 @@ held to the "restricted" Pod Security Standard field by field."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -253,3 +255,57 @@ def test_checkov_finds_nothing_beyond_the_skip_list(built: Any, tmp_path: Path) 
     assert unexpected == []
     assert passed > 100  # it did check the manifests (about 130 checks pass on the default)
     assert {check for check, _ in failed} <= set(CHECKOV_SKIPS)
+
+
+def test_a_kinds_config_file_is_rendered_for_the_cluster_and_mounted_over_the_images(
+    built: Any, tmp_path: Path
+) -> None:
+    """kind.yml `config_file` (react's and static's nginx.conf): a ConfigMap rendered with
+    `cluster` true, so nginx proxies to the Service names without Docker's DNS (127.0.0.11);
+    mounted read-only over the image's file, its hash on the pods; compose's file unchanged."""
+    project, plan, docs = built
+    configured = [s for s in plan.services if s.config_file]
+    assert configured, "the layout has no service with a config_file"
+    config_maps = by_kind(docs, "ConfigMap")
+    assert set(config_maps) == {f"{s.name}-config" for s in configured}
+    compose_only = tmp_path / "shop"
+    layout = yaml.safe_load((project / "dockergen.yml").read_text())
+    generate(compose_only, {**layout, "targets": ["compose"]})
+    for svc in configured:
+        assert svc.config_file is not None
+        key = svc.config_file.path.rsplit("/", 1)[-1]
+        conf = config_maps[f"{svc.name}-config"]["data"][key]
+        assert "127.0.0.11" not in conf, svc.name
+        assert not re.search(r"^\s*resolver", conf, re.MULTILINE), svc.name
+        assert "$backend" not in conf, svc.name  # no per-request lookups
+        for name in svc.upstreams:
+            port = plan.service(name).port
+            assert (
+                f"location /api/{name}/ {{\n            proxy_pass http://{name}:{port}/;" in conf
+            )
+        if svc.upstreams:
+            first = plan.service(svc.upstreams[0])
+            assert (
+                f"location /api/ {{\n            proxy_pass http://{first.name}:{first.port}/;"
+                in (conf)
+            )
+        # the image's file (compose, Swarm) keeps Docker's DNS, byte for byte as without
+        # the kubernetes target
+        image_conf = (project / svc.folder / key).read_text()
+        assert image_conf == (compose_only / svc.folder / key).read_text(), svc.name
+        if svc.upstreams:
+            assert "resolver 127.0.0.11 valid=10s ipv6=off;" in image_conf
+        assert image_conf.replace("\n", "") != conf.replace("\n", "")
+        template = pods(docs)[svc.name]
+        spec = template["spec"]
+        mount = next(
+            m
+            for m in spec["containers"][0]["volumeMounts"]
+            if m["mountPath"] == svc.config_file.path
+        )
+        assert mount["readOnly"] is True and mount["subPath"] == key, svc.name
+        volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+        assert volume["configMap"]["name"] == f"{svc.name}-config"
+        # a new config rolls the pods: their template changes with it
+        digest = hashlib.sha1(conf.encode()).hexdigest()
+        assert template["metadata"]["annotations"]["dockergen/config-sha1"] == digest

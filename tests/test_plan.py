@@ -355,6 +355,22 @@ def test_a_kind_of_an_undeclared_category(tmp_path: Path) -> None:
     )
 
 
+def test_a_config_file_names_a_template_of_the_kind(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    (root / "kinds" / "static").mkdir(parents=True)
+    (root / "set.yml").write_text("name: team\nversion: 1.0.0\nextends: default\n")
+    (root / "kinds" / "static" / "kind.yml").write_text(
+        "config_file: {template: missing.conf.jinja, path: /etc/nginx/nginx.conf}\n"
+    )
+    with pytest.raises(TemplateSetError) as info:
+        load_template_set(str(root))
+    assert info.value.line().endswith(
+        "kinds/static/kind.yml: config_file: no template files/missing.conf.jinja in the "
+        "kind's folder"
+    )
+    assert default_set().kinds["static"].config_file is not None
+
+
 def test_defaults_come_from_the_set() -> None:
     data = layouts.defaults_layout(default_set())
     assert [s["kind"] for s in data["services"]] == ["react", "fastapi", "postgres"]

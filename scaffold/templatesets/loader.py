@@ -170,6 +170,12 @@ def _load_root(root: Path, display: str) -> tuple[SetManifest, dict[str, Kind], 
             )
         except ValidationError as exc:
             raise TemplateSetError(_first_error(exc, where)) from None
+        config_file = kinds[kind_file.parent.name].config_file
+        if config_file and not (kind_file.parent / "files" / config_file.template).is_file():
+            raise TemplateSetError(
+                f"{where}: config_file: no template files/{config_file.template} in the kind's "
+                "folder"
+            )
     if not kinds:
         raise TemplateSetError(f"{display}: the set declares no kinds (kinds/*/kind.yml)")
     kinds = _with_categories(manifest, kinds, display)

@@ -125,6 +125,28 @@ def _default_scratch() -> list[Scratch | str]:
     return [Scratch(path="/tmp")]
 
 
+class ConfigFile(_Strict):
+    """A configuration file the kind's image has, which an orchestrator mounts from its own
+    object (a Kubernetes ConfigMap) rendered for that orchestrator: the same template with
+    `cluster` true. The compose and Swarm files keep the image's copy."""
+
+    template: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\.jinja$",
+        description="the template under the kind's files/, e.g. nginx.conf.jinja",
+    )
+    path: str = Field(
+        pattern=r"^/[^\s:,]*[^/\s:,]$",
+        description="where the image has the file, e.g. /etc/nginx/nginx.conf",
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if ".." in value.split("/"):
+            raise ValueError("the template is a path under the kind's files/, without '..'")
+        return value
+
+
 class Logging(_Strict):
     """A compose `logging:` block: the driver and its options (rotation bounds)."""
 
@@ -572,6 +594,11 @@ class Kind(_Strict):
     logging: dict[str, Any] | None = Field(
         default=None,
         description="over the set's `logging` (deep-merged): e.g. a larger max-size",
+    )
+    config_file: ConfigFile | None = Field(
+        default=None,
+        description="a file of the image an orchestrator mounts rendered for itself: "
+        "`{template, path}` (templates see `cluster` true there)",
     )
     cap_add: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)

@@ -15,6 +15,10 @@ thing Podman 4.3 lacks or gets wrong:
   secret volumes, turns an emptyDir into a *named volume shared by every pod that has a volume of
   that name* (the api's and the database's `/tmp` were one volume) owned by root, and ignores
   `fsGroup` (postgres: "could not create lock file /var/run/postgresql/...: Permission denied");
+- a `configMap` volume mounted with a `subPath` (the frontend's nginx.conf rendered for
+  Kubernetes) becomes a host file holding that key, mounted without the subPath: kube play 4.3
+  reads the ConfigMap but ignores `subPath` and mounts the whole volume's folder over the file
+  ("not a directory");
 - `imagePullPolicy: Never` (nothing can be pulled here; the images come from the lab engine by
   `docker save | podman load`);
 - no container `ports:`: kube play 4.3 publishes every containerPort on the host's 0.0.0.0
@@ -23,8 +27,11 @@ thing Podman 4.3 lacks or gets wrong:
   split into words) and schedules health checks by systemd timers (no systemd here). The test
   runs every pod's readinessProbe itself (httpGet to the pod's IP, exec by `podman exec`);
 - Services, NetworkPolicies, PodDisruptionBudgets and the Namespace are left out (Podman has no
-  such objects). A Service name is resolved by a `hostAliases` entry: the StatefulSets' pods
-  start first, then every other pod gets the Service names of theirs with their IPs.
+  such objects). A Service name is resolved by a `hostAliases` entry (one pod's IP): the
+  StatefulSets' pods start first, then the other workloads in waves, each after the workloads
+  its NetworkPolicy lets it reach (the frontend after the api: nginx resolves its backends'
+  names once, at start, as on a cluster where the Services exist first), each pod getting the
+  Service names of the pods started before it.
 
 Podman runs with a private store, run root and network configuration under a temporary folder
 (removed at the end), and a containers.conf with `default_ulimits`: this sandbox's root lacks
@@ -32,7 +39,8 @@ CAP_SYS_RESOURCE, so Podman's default nofile limit (1048576, above the hard limi
 with "error setting rlimit type 7 (nofile): operation not permitted", and a nproc limit at the
 hard limit with the same error for type 6. Checked: every pod of every workload (2 replicas of
 each stateless one) becomes ready by its own readinessProbe (the api's /readyz: postgres
-answers, with the password from its Secret's file), the frontend answers on every pod, and a row
+answers, with the password from its Secret's file), the frontend answers on every pod and
+proxies /api/ to the api by its Service name (its nginx.conf the ConfigMap's), and a row
 written to the database survives `podman kube down` and a new `kube play` (the claim's volume).
 """
 
@@ -160,6 +168,28 @@ def for_podman(
             container["imagePullPolicy"] = "Never"
             for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe"):
                 container.pop(key, None)
+        config_maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+        for volume in list(pod.get("volumes", [])):
+            if "configMap" not in volume:
+                continue
+            # kube play mounts a configMap volume's folder even with a subPath ("not a
+            # directory" over a file): the key's file itself, from a host folder, instead
+            data = config_maps[volume["configMap"]["name"]]["data"]
+            mode = int(volume["configMap"].get("defaultMode", 0o644))
+            pod["volumes"].remove(volume)
+            for container in pod["containers"]:
+                for mount in container.get("volumeMounts", []):
+                    if mount["name"] != volume["name"]:
+                        continue
+                    key = mount.pop("subPath")
+                    path = folders / name / volume["name"] / key
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(data[key])
+                    path.chmod(mode)
+                    mount["name"] = f"{volume['name']}-{key.replace('.', '-')}"
+                    pod["volumes"].append(
+                        {"name": mount["name"], "hostPath": {"path": str(path), "type": "File"}}
+                    )
         for volume in pod.get("volumes", []):
             folder = folders / name / volume["name"]
             if "emptyDir" in volume:
@@ -222,8 +252,21 @@ class Cluster:
     def __init__(self, podman: Podman, docs: list[Doc], network: str) -> None:
         self.podman, self.docs, self.network = podman, docs, network
         self.first, self.then, self.scratch = for_podman(docs, podman.base / "volumes")
-        self.files = [podman.base / "first.yaml", podman.base / "then.yaml"]
+        self.files: list[Path] = []
         self.ips: dict[str, str] = {}
+
+    def _callees(self, doc: Doc) -> set[str]:
+        """The workloads a workload's pods talk to: its NetworkPolicy's egress peers."""
+        policy = next(
+            d
+            for d in self.docs
+            if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == doc["metadata"]["name"]
+        )
+        return {
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for rule in policy["spec"].get("egress", [])
+            for peer in rule["to"]
+        }
 
     def play(self) -> None:
         for folder, gid in self.scratch:
@@ -239,24 +282,40 @@ class Cluster:
             for d in self.first
             if d["kind"] != "PersistentVolumeClaim" or d["metadata"]["name"] not in volumes
         ]
+        self.files = [self.podman.base / "first.yaml"]
         self.files[0].write_text(yaml.safe_dump_all(first, sort_keys=False))
         self.podman("kube", "play", "--network", self.network, self.files[0])
         services = [d for d in self.docs if d["kind"] == "Service"]
         aliases: dict[str, list[str]] = {}
-        for doc in self.first:
-            if doc["kind"] != "Deployment":
-                continue
-            labels = doc["spec"]["template"]["metadata"]["labels"]
-            ip = self.podman.pod_ip(pod_names(doc)[0], self.network)
-            for svc in services:
-                if _matches(svc["spec"]["selector"], labels):
-                    aliases.setdefault(ip, []).append(svc["metadata"]["name"])
-        for doc in self.then:
-            doc["spec"]["template"]["spec"]["hostAliases"] = [
-                {"ip": ip, "hostnames": names} for ip, names in aliases.items()
-            ]
-        self.files[1].write_text(yaml.safe_dump_all(self.then, sort_keys=False))
-        self.podman("kube", "play", "--network", self.network, self.files[1])
+        played: set[str] = set()
+
+        def alias(started: list[Doc]) -> None:
+            for doc in started:
+                labels = doc["spec"]["template"]["metadata"]["labels"]
+                ip = self.podman.pod_ip(pod_names(doc)[0], self.network)
+                played.add(labels["app.kubernetes.io/name"])
+                for svc in services:
+                    if _matches(svc["spec"]["selector"], labels):
+                        aliases.setdefault(ip, []).append(svc["metadata"]["name"])
+
+        alias([d for d in self.first if d["kind"] == "Deployment"])
+        # The other workloads in waves: each after the ones it talks to, as on a cluster where
+        # their Services exist first (the frontend's nginx resolves its backends' names once,
+        # at start, and doesn't start without them).
+        pending = list(self.then)
+        while pending:
+            wave = [d for d in pending if self._callees(d) <= played]
+            assert wave, f"no order starts {[d['metadata']['name'] for d in pending]}"
+            for doc in wave:
+                doc["spec"]["template"]["spec"]["hostAliases"] = [
+                    {"ip": ip, "hostnames": names} for ip, names in aliases.items()
+                ]
+            path = self.podman.base / f"then-{len(self.files)}.yaml"
+            path.write_text(yaml.safe_dump_all(wave, sort_keys=False))
+            self.files.append(path)
+            self.podman("kube", "play", "--network", self.network, path)
+            alias(wave)
+            pending = [d for d in pending if d not in wave]
         self.ips = {
             pod: self.podman.pod_ip(pod, self.network)
             for doc in self.first + self.then
@@ -435,3 +494,42 @@ def test_database_rows_survive_kube_down_and_play(cluster: tuple[Project, Cluste
     kube.play()
     kube.wait_ready()
     assert kube.psql("SELECT v FROM dge2e_kube") == marker
+
+
+def test_api_through_the_frontend_reaches_the_backend_by_its_service_name(
+    cluster: tuple[Project, Cluster],
+) -> None:
+    """The frontend's nginx.conf is the ConfigMap's (rendered for Kubernetes: no 127.0.0.11
+    resolver, `proxy_pass http://api:8000/`), mounted over the image's; nginx resolved the
+    Service name at start through the pod's resolver (here a hostAliases entry), and /api/
+    reaches the backend, which answers /readyz once its database does."""
+    _project, kube = cluster
+    frontend = next(
+        d for d in kube.docs if d["kind"] == "Deployment" and d["metadata"]["name"] == FRONTEND
+    )
+    pod_spec = frontend["spec"]["template"]["spec"]
+    container = pod_spec["containers"][0]
+    port = container["ports"][0]["containerPort"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "config")
+    volume = next(v for v in pod_spec["volumes"] if v["name"] == "config")
+    config_map = next(
+        d
+        for d in kube.docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]
+    )
+    conf = config_map["data"][mount["subPath"]]
+    (backend,) = kube._callees(frontend)
+    assert "127.0.0.11" not in conf and f"proxy_pass http://{backend}:" in conf
+    for pod in pod_names(frontend):
+        mounted = kube.podman(
+            "exec", f"{pod}-{FRONTEND}", "curl", "-fsS", f"file://{mount['mountPath']}"
+        ).stdout
+        assert mounted == conf, pod
+        try:
+            status, body = http_get(f"http://{kube.ips[pod]}:{port}/api/")
+            assert status == 200, (pod, status, body[:300])
+            assert json.loads(body)["service"] == backend, body[:300]
+            status, body = http_get(f"http://{kube.ips[pod]}:{port}/api/{backend}/readyz")
+            assert status == 200 and json.loads(body)["status"] == "ready", body[:300]
+        except (OSError, AssertionError) as exc:
+            raise AssertionError(f"{pod}: {exc}\n{kube.diagnostics()}") from None
