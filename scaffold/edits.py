@@ -171,6 +171,12 @@ def add_service(kind: str, name: str | None = None, port: int | None = None) -> 
         }
         if port is not None:
             entry["port"] = port
+        if raw.get("starter") is False and tset.builds(kind):
+            # a repository init brought in: a new service has no code of the user's yet, unless
+            # its folder already holds some (then it stays the user's, as init would have it)
+            where = project / entry["name"]
+            if not where.exists() or not any(where.iterdir()):
+                entry["starter"] = True
         new = copy.deepcopy(raw)
         _services(new).append(entry)
         if port is None:  # the port normalise would pick (the project name doesn't matter here)

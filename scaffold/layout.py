@@ -173,6 +173,12 @@ class Service(_Model):
         description="what the healthcheck probes: an HTTP path ('/status') or 'tcp' (the port "
         "accepts connections); default: the kind's own probe",
     )
+    starter: bool | None = Field(
+        default=None,
+        description="write this service's starter app (a service `dockergen add` put into a "
+        "repository `dockergen init` brought in, whose folder had no code); default: the "
+        "layout's `starter`",
+    )
 
     @field_validator("name", mode="before")
     @classmethod
@@ -400,7 +406,15 @@ class Layout(_Model):
                 entry.pop("publish")
             if entry["uses"] is None:  # recorded only when given: older files stay byte-stable
                 entry.pop("uses")
-            for key in ("path", "workspace", "version", "package_manager", "entry", "health"):
+            for key in (
+                "path",
+                "workspace",
+                "version",
+                "package_manager",
+                "entry",
+                "health",
+                "starter",
+            ):
                 if entry[key] is None:
                     entry.pop(key)
         if self.options == Options():
@@ -648,7 +662,8 @@ def _check_user_code(layout: Layout, tset: TemplateSet) -> None:
         if svc.version is not None:
             resolve_version(svc.name, kind, svc.version)
         if svc.package_manager is not None or (
-            not layout.starter and kind.user_code.package_managers
+            not (layout.starter if svc.starter is None else svc.starter)
+            and kind.user_code.package_managers
         ):
             name, spec = package_manager(svc.name, kind, svc.package_manager)
             if svc.workspace is not None and spec.workspace is None:

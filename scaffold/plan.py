@@ -443,9 +443,8 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
             ),
         }
         build = tset.builds(svc.kind)
-        code = _user_code(
-            svc, kind, variables, starter=layout.starter, beside=beside, shared=shared
-        )
+        starter = layout.starter if svc.starter is None else svc.starter
+        code = _user_code(svc, kind, variables, starter=starter, beside=beside, shared=shared)
         images_of = code.pop("images")
         if internal[svc.name]:
             networks = [data_network(svc.name)]
@@ -489,7 +488,7 @@ def build_plan(layout: Layout, tset: TemplateSet) -> Project:
                 logging=_logging(tset, kind),
                 env_prefix=env_prefix(svc.name),
                 labels=labels,
-                develop=_develop(svc, kind, variables, starter=layout.starter) if build else None,
+                develop=_develop(svc, kind, variables, starter=starter) if build else None,
                 connections=tuple(connections),
                 upstreams=tuple(proxies),
                 depends_on=_depends_on(spec, connects, proxies),

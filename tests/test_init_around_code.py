@@ -549,3 +549,31 @@ def test_what_init_writes_passes_dockergen_check(tmp_path: Path, name: str) -> N
     audited = check_repository([p for p in ours if p.is_file()], cwd=root)
     assert [(f.path, f.line, f.rule, f.message) for f in audited.audit.findings] == []
     assert audited.audit.files
+
+
+def test_add_in_an_init_repository_writes_a_starter_app_only_into_an_empty_folder(
+    tmp_path: Path,
+) -> None:
+    """A service added after init has no code of the user's yet: it gets the kind's starter app
+    (`starter: true` on that service alone), so it builds; a folder with code stays the user's."""
+    root = tmp_path / "shop"
+    shutil.copytree(FIXTURE_REPOS / "express-root", root)
+    init_project(InitRequest(directory=root, yes=True), echo=lambda *a, **k: None)
+    before = (root / "package.json").read_bytes()
+    update_project(root, add_service("fastapi", "worker"))
+    write(root, {"mine/requirements.txt": "fastapi\nuvicorn\n", "mine/app/main.py": "app = 1\n"})
+    update_project(root, add_service("fastapi", "mine"))
+    layout = yaml.safe_load((root / "dockergen.yml").read_text())
+    by_name = {s["name"]: s for s in layout["services"]}
+    assert layout["starter"] is False and by_name["worker"]["starter"] is True
+    assert "starter" not in by_name["mine"] and "starter" not in by_name["api"]
+    assert (root / "worker/requirements.txt").is_file() and (root / "worker/app/main.py").is_file()
+    assert sorted(p.name for p in (root / "mine").iterdir()) == [
+        ".dockerignore",
+        "Dockerfile",
+        "app",
+        "requirements.txt",
+    ]
+    assert (root / "mine/app/main.py").read_text() == "app = 1\n"
+    assert (root / "package.json").read_bytes() == before  # the user's app is untouched
+    assert_no_findings(oracles.run_all(root))
