@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import journal
+from scaffold import dockerignore, journal
 from scaffold.errors import StateError, TargetError, UsageError
 from scaffold.layout import LAYOUT_FILE, Layout, check_name, parse, suggest_name
 from scaffold.pipeline import prepare, render_pristine
@@ -239,17 +239,9 @@ def init_repository(
 
 def _ignores_secrets(root: Path) -> bool:
     """Whether the repository's own root .dockerignore keeps secrets/ out of a root build
-    context, by Docker's own matching (docker-py's PatternMatcher)."""
-    from docker.utils.build import PatternMatcher  # type: ignore[import-untyped]
-
-    try:
-        text = (root / ".dockerignore").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    patterns = [
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    ]
-    return bool(PatternMatcher(patterns).matches(f"{SECRETS_DIR}/password"))
+    context, by Docker's own matching."""
+    own = dockerignore.matcher(dockerignore.patterns(root / ".dockerignore"))
+    return bool(own.matches(f"{SECRETS_DIR}/password"))
 
 
 def _read(changes: list[journal.Change], rel: str) -> bytes:

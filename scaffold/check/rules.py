@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from scaffold import dockerignore
 from scaffold.check.catalogue import Insecure, Install, Knowledge, knowledge
 from scaffold.check.catalogue import load as load_rules
 from scaffold.check.discover import PRUNED
@@ -553,10 +554,6 @@ def _removed(gone: str, target: str, folder: str | None, context: Path) -> str |
 def _context_rules(
     df: Dockerfile, build: Build, know: Knowledge, project: Project, emit: Emit
 ) -> None:
-    from docker.utils.build import (  # type: ignore[import-untyped]
-        PatternMatcher,  # Docker's .dockerignore matching, in Python
-    )
-
     root = os.path.abspath(project.root)
     if os.path.commonpath([root, os.path.abspath(build.context)]) != root:
         return  # a context outside the audited tree (`build: /`) is not ours to walk
@@ -573,8 +570,8 @@ def _context_rules(
         )
         patterns: list[str] = []
     else:
-        patterns = _ignore_patterns(ignore)
-    matcher = PatternMatcher(patterns)
+        patterns = dockerignore.patterns(ignore)
+    matcher = dockerignore.matcher(patterns)
     where = project.rel(ignore) if ignore.is_file() else df.rel
     for rel in _context_files(build.context, matcher, lambda rel: _secret_file(rel, know)):
         shown = project.rel(build.context / rel)
@@ -586,19 +583,6 @@ def _context_rules(
             f"{shown} is in the build context of {df.rel} and {why}",
             related=(shown, df.rel),
         )
-
-
-def _ignore_patterns(path: Path) -> list[str]:
-    """The patterns of a .dockerignore, as Docker reads them: comments and blank lines out."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
 
 
 def _secret_file(rel: str, know: Knowledge) -> bool:
