@@ -51,6 +51,19 @@ class NewRequest:
     targets: tuple[str, ...] = ()  # --target: besides compose (and a layout file's own)
 
 
+def _relocate_template(data: dict[str, Any], layout_file: Path, target: Path) -> None:
+    """A layout file's `template:` folder is relative to that file, as in dockergen.yml: record
+    it as `target`'s dockergen.yml will see it (and a URL's @REF as `template_ref`)."""
+    from scaffold.templatesets.sources import recorded_location
+
+    if "template" in data:
+        data["template"], ref = recorded_location(
+            data["template"], layout_file.absolute().parent, target
+        )
+        if ref and "template_ref" not in data:
+            data["template_ref"] = ref
+
+
 def _project_name(
     name: str | None, project: str | None, layout_file: Path
 ) -> tuple[str, str | None]:
@@ -125,12 +138,7 @@ def create_project(request: NewRequest, *, force: bool = False, trust: bool = Fa
     assert name is not None  # checked above: only --layout may leave it out
     target = Path(name).absolute()
     if request.layout_file is not None:
-        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
-            data["template"], ref = recorded_location(
-                data["template"], request.layout_file.absolute().parent, target
-            )
-            if ref and "template_ref" not in data:
-                data["template_ref"] = ref
+        _relocate_template(data, request.layout_file, target)
     else:
         tset = load_template_set(request.template, request.template_ref)
         if request.defaults:
@@ -213,14 +221,8 @@ def init_project(request: InitRequest, *, trust: bool = False, echo: Any = print
     adopt.check_root(root)
     found = adopt.Found()
     if request.layout_file is not None:
-        layout = layouts.load(request.layout_file)
-        data = layout.model_dump(exclude_unset=True)
-        if "template" in data:  # a set folder relative to the layout file, as in dockergen.yml
-            data["template"], ref = recorded_location(
-                data["template"], request.layout_file.absolute().parent, root
-            )
-            if ref and "template_ref" not in data:
-                data["template_ref"] = ref
+        data = layouts.load(request.layout_file).model_dump(exclude_unset=True)
+        _relocate_template(data, request.layout_file, root)
     else:
         if not request.yes and not request.interactive:
             raise UsageError(
