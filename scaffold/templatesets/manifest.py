@@ -51,7 +51,7 @@ class HealthCheck(_Strict):
     for the exec alone on the lab) plus the probe's own work. 3 s keeps a 20 ms probe under 1%
     of a core; a kind whose probe costs more sets a longer one (benchmarks/bench_stack.py
     --probe-cost measures them). Engines 25+ probe every `start_interval` (5 s by default)
-    while a container is starting, so there the first probe comes at 5 s."""
+    while a container is starting, so without one the first probe comes at 5 s there."""
 
     test: list[str] | None = Field(
         default=None,
@@ -65,6 +65,14 @@ class HealthCheck(_Strict):
         pattern=_DURATION,
         description="the kind's start budget: failed probes don't count until it has passed; "
         "e2e checks every service is healthy within it",
+    )
+    start_interval: str | None = Field(
+        default="1s",
+        pattern=_DURATION,
+        description="engines 25+: the probe pace while the service starts (within start_period; "
+        "`interval` after). Written only into a Dockerfile HEALTHCHECK under the `# syntax=` "
+        "line: 20.10's builtin frontend rejects the flag, and Compose refuses the key below "
+        "engine 25, so a compose healthcheck never carries it. null: none",
     )
 
 
