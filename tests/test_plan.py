@@ -534,6 +534,7 @@ def test_rendered_healthchecks_carry_each_kinds_timings(tmp_path: Path) -> None:
             "interval": health.interval,
             "timeout": health.timeout,
             "start-period": health.start_period,
+            "start-interval": health.start_interval,  # under the syntax line (the default)
             "retries": str(health.retries),
         }
     # node: its probe is the compiled healthcheck, not a node process (40-60 ms)
@@ -542,8 +543,22 @@ def test_rendered_healthchecks_carry_each_kinds_timings(tmp_path: Path) -> None:
         "interval": "3s",
         "timeout": "3s",
         "start-period": "10s",
+        "start-interval": "1s",
         "retries": "5",
     }
+
+
+def test_without_the_syntax_line_no_healthcheck_has_a_start_interval(tmp_path: Path) -> None:
+    """The engine's builtin frontend then parses the Dockerfiles, and 20.10's rejects
+    --start-interval: it is left out, and a compose healthcheck never has one."""
+    project = tmp_path / "shop"
+    data = {"options": {"syntax_line": False}, "services": TWO_DBS}
+    new_project(project, layouts.parse(data))
+    for name in ("web", "api", "node"):
+        dockerfile = project / name / "Dockerfile"
+        assert not dockerfile.read_text().startswith("# syntax=")
+        assert "start-interval" not in _healthcheck_flags(dockerfile)
+    assert "start_interval" not in (project / "docker-compose.yml").read_text()
 
 
 def test_a_team_set_retimes_a_kinds_healthcheck(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,7 +155,8 @@ def mysql_probe(tmp_path: Path, port: int) -> list[str]:
     test = compose["services"]["mysql"]["healthcheck"]["test"]
     assert test[:3] == ["CMD", "bash", "-c"]  # bash builtins only: no client, no handshake
     assert "mysqladmin" not in test[3] and "/127.0.0.1/3306" in test[3]
-    script = test[3].replace("/3306", f"/{port}").replace(LOGINS_READY, str(tmp_path / "ready"))
+    script = test[3].replace("$$", "$")  # compose's escape, as compose unescapes it
+    script = script.replace("/3306", f"/{port}").replace(LOGINS_READY, str(tmp_path / "ready"))
     return ["bash", "-c", script]
 
 
@@ -191,6 +193,54 @@ def test_mysql_probe_needs_the_logins_and_a_server_greeting(
     assert (code == 0) is healthy, code
     if greets:
         listener.close()
+
+
+def test_mysql_probe_sees_readiness_that_comes_during_it(tmp_path: Path) -> None:
+    """A probe that starts before the logins exist looks again every 0.1 s: it succeeds soon
+    after they appear (the engine hears of it then, not an interval later), within its
+    timeout."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def greet() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"J\x00\x00\x00\n8.4.0\x00")
+        conn.close()
+
+    threading.Thread(target=greet, daemon=True).start()
+    threading.Timer(0.6, (tmp_path / "ready").touch).start()
+    started = time.monotonic()
+    code = subprocess.run(mysql_probe(tmp_path, port), capture_output=True, timeout=30).returncode
+    took = time.monotonic() - started
+    listener.close()
+    assert code == 0
+    assert took < 3  # the kind's timeout: the engine never kills it
+
+
+def test_a_failing_database_probe_gives_up_within_its_timeout(
+    project: Path, tmp_path: Path
+) -> None:
+    """Not ready at all: each probe retries for about 1.5 s, then fails before the engine's
+    3 s timeout would kill it."""
+    (tmp_path / "data").mkdir()
+    started = time.monotonic()
+    script = postgres_probe(project, tmp_path)
+    code = subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode
+    assert code != 0 and 1 <= time.monotonic() - started < 3
+
+
+def test_postgres_probe_sees_readiness_that_comes_during_it(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "ready").touch()
+    pid = tmp_path / "data" / "postmaster.pid"
+    pid.write_text("\n".join([*PID_LINES, "starting"]) + "\n")
+    threading.Timer(0.6, lambda: pid.write_text("\n".join([*PID_LINES, "ready   "]) + "\n")).start()
+    started = time.monotonic()
+    script = postgres_probe(project, tmp_path)
+    code = subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode
+    assert code == 0 and time.monotonic() - started < 3
 
 
 # ------------------------------------------------------------------------- startup: no rich
