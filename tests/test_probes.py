@@ -8,6 +8,7 @@ probe against postmaster.pid files in each of the postmaster's states. The lab t
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -241,6 +242,69 @@ def test_postgres_probe_sees_readiness_that_comes_during_it(project: Path, tmp_p
     script = postgres_probe(project, tmp_path)
     code = subprocess.run(["sh", "-c", script], capture_output=True, timeout=30).returncode
     assert code == 0 and time.monotonic() - started < 3
+
+
+# -------------------------------------------------------------------------------------- redis
+
+
+def redis_probe(tmp_path: Path, port: int, password_file: Path) -> list[str]:
+    """The compose healthcheck of redis, with compose's `$$` unescaped, its port and the admin
+    password's file moved to stand-ins."""
+    target = tmp_path / "p"
+    generate(target, {"services": services(("fastapi", "api"), "redis")})
+    compose = yaml.safe_load((target / "docker-compose.yml").read_text(encoding="utf-8"))
+    test = compose["services"]["redis"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "bash", "-c"]  # bash builtins only: no redis-cli, cat or grep
+    script = test[3].replace("$$", "$")
+    assert "redis-cli" not in script and "/127.0.0.1/6379" in script
+    script = script.replace("/6379", f"/{port}")
+    assert "/run/secrets/redis_admin_password" in script
+    return ["bash", "-c", script.replace("/run/secrets/redis_admin_password", str(password_file))]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    ("loading", "right_password", "healthy"),
+    [(False, True, True), (False, False, False), (True, True, False)],
+)
+def test_redis_probe_pings_as_the_administrator(
+    tmp_path: Path, loading: bool, right_password: bool, healthy: bool
+) -> None:
+    """A RESP AUTH then PING: healthy on +PONG only (a wrong password gets -WRONGPASS and
+    -NOAUTH; a server loading its data answers -LOADING)."""
+    import socket
+
+    secret = "s3cret pass/word"  # a space: the request is RESP, not an inline command
+    password_file = tmp_path / "admin_password"
+    password_file.write_text(secret if right_password else "other")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.settimeout(5)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                data = b""
+                while data.count(b"\r\n") < 10:  # AUTH (3 parts) and PING (1), in RESP
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                good = f"${len(secret)}\r\n{secret}\r\n".encode() in data
+                if not good:
+                    conn.sendall(b"-WRONGPASS invalid username-password pair\r\n-NOAUTH\r\n")
+                elif loading:
+                    conn.sendall(b"+OK\r\n-LOADING Redis is loading the dataset\r\n")
+                else:
+                    conn.sendall(b"+OK\r\n+PONG\r\n")
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    probe = redis_probe(tmp_path, port, password_file)
+    code = subprocess.run(probe, capture_output=True, timeout=30).returncode
+    listener.close()
+    assert (code == 0) is healthy, code
 
 
 # ------------------------------------------------------------------------- startup: no rich
