@@ -50,8 +50,9 @@ class HealthCheck(_Strict):
     and what its probes cost at rest: each one is an exec in the container (about 15 ms of CPU
     for the exec alone on the lab) plus the probe's own work. 3 s keeps a 20 ms probe under 1%
     of a core; a kind whose probe costs more sets a longer one (benchmarks/bench_stack.py
-    --probe-cost measures them). Engines 25+ probe every `start_interval` (5 s by default)
-    while a container is starting, so without one the first probe comes at 5 s there."""
+    --probe-cost measures them). Engines 25+ probe every `start_interval` while a container
+    is starting; without one, 28.5.2 probes first at 5 s (its default) and 26.1.5 at `interval`
+    (measured, README "Time to healthy")."""
 
     test: list[str] | None = Field(
         default=None,
